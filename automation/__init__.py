@@ -1,0 +1,1 @@
+"""Shared logic of the catalog scripts: settings, the drop, descriptions, the catalog client, the record."""

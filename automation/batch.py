@@ -1,0 +1,83 @@
+"""Running one step over every item of a drop: outcomes, one line per failure, the summary."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from automation.cli import ITEMS_FAILED, OK, progress
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+DONE = "done"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one item: done, skipped (nothing to do) or failed, and why."""
+
+    item: str
+    status: str
+    reason: str = ""
+
+
+def display_name(path: Path, root: Path) -> str:
+    """A file's name as the operator knows it: relative to the drop when inside it."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def tell(outcome: Outcome) -> Outcome:
+    """Log one outcome as it happens: a failure in one line naming the file and the reason."""
+    if outcome.status == FAILED:
+        log.error("%s: %s", outcome.item, outcome.reason)
+    elif outcome.reason:
+        log.warning("%s: %s", outcome.item, outcome.reason)
+    else:
+        log.info("%s: %s", outcome.item, outcome.status)
+    return outcome
+
+
+def run_each(
+    work: Callable[[T], Outcome],
+    items: Sequence[T],
+    jobs: int,
+    what: str,
+    quiet: bool = False,
+    processes: bool = False,
+) -> list[Outcome]:
+    """Do work on every item, `jobs` at a time (threads, or processes for CPU-bound work).
+
+    An exception other than the item's own failure (the service unreachable, Ctrl-C) stops
+    the run: items not started are dropped, those under way finish and are recorded.
+    """
+    if jobs == 1 or len(items) <= 1:
+        return [tell(outcome) for outcome in progress(map(work, items), len(items), what, quiet)]
+    pool: Executor = (ProcessPoolExecutor if processes else ThreadPoolExecutor)(
+        max_workers=min(jobs, len(items))
+    )
+    try:
+        futures = [pool.submit(work, item) for item in items]
+        done = (future.result() for future in futures)
+        return [tell(outcome) for outcome in progress(done, len(items), what, quiet)]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def summarize(outcomes: Iterable[Outcome], done: str, skipped: str, quiet: bool = False) -> int:
+    """Print the run's summary on stdout and return the exit code (1 when any item failed)."""
+    counts = Counter(outcome.status for outcome in outcomes)
+    if not quiet:
+        print(f"{counts[DONE]} {done}, {counts[SKIPPED]} {skipped}, {counts[FAILED]} failed")
+    return ITEMS_FAILED if counts[FAILED] else OK

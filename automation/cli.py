@@ -1,0 +1,77 @@
+"""What every script shares at its edge: exit codes, the base error, logging and progress."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+OK = 0
+ITEMS_FAILED = 1
+CANNOT_RUN = 2
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class AutomationError(Exception):
+    """An expected failure that stops a whole run: one line for the operator, exit 2."""
+
+
+class ItemError(Exception):
+    """An expected failure of one item (a file of the drop): reported in one line, the run goes on."""
+
+
+def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
+    """Add -v/--verbose and -q/--quiet."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="say more: every item (-v), and debugging detail (-vv)",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="print only errors (no summary, no progress bar)",
+    )
+
+
+def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
+    """Send diagnostics to stderr, one line each, prefixed with the script's name."""
+    if quiet:
+        level = logging.ERROR
+    else:
+        level = [logging.WARNING, logging.INFO][min(verbose, 1)] if verbose < 2 else logging.DEBUG
+    prog = sys.argv[0].rsplit("/", 1)[-1] or "automation"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{prog}: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # urllib3 logs every retry at WARNING with a repr of the exception: ours say it better.
+    logging.getLogger("urllib3").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a script's body: an expected failure becomes one line and exit 2, a bug keeps its traceback."""
+    try:
+        return run()
+    except AutomationError as error:
+        log.error("%s", error)
+        return CANNOT_RUN
+    except KeyboardInterrupt:
+        log.error("interrupted: what finished is recorded; run the same command again to go on")
+        return CANNOT_RUN
+
+
+def progress(items: Iterable[T], total: int, what: str, quiet: bool = False) -> Iterator[T]:
+    """Show a progress bar on a terminal (stderr), nothing under cron or when quiet."""
+    show = not quiet and sys.stderr.isatty() and total > 1
+    if not show:
+        yield from items
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(items, total=total, desc=what, unit="file", leave=False, file=sys.stderr)

@@ -1,0 +1,111 @@
+"""The one parser of the supplier's description files (name, weight in lbs, description)."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from automation.cli import ItemError
+
+MAX_FILE_BYTES = 1_000_000
+MAX_WEIGHT_LBS = 2_147_483_647  # what a signed 32-bit integer column holds
+
+_WEIGHT = re.compile(
+    r"""^(?P<sign>[-+]?)\s*
+        (?P<number>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)
+        (?P<fraction>\.[0-9]+)?
+        \s*(?P<unit>[^\W\d_].*)?$""",
+    re.VERBOSE,
+)
+_POUNDS = {"lb", "lbs", "lb.", "lbs.", "pound", "pounds"}
+
+
+class DescriptionError(ItemError):
+    """A description file that cannot be turned into a catalog entry."""
+
+
+@dataclass(frozen=True)
+class Description:
+    """One product as its description file states it."""
+
+    name: str
+    weight: int
+    description: str
+
+    def as_fruit(self, image_name: str) -> dict[str, object]:
+        """The JSON body of POST /fruits/ for this product."""
+        return {
+            "name": self.name,
+            "weight": self.weight,
+            "description": self.description,
+            "image_name": image_name,
+        }
+
+
+def parse_weight(text: str) -> int:
+    """Read a weight like '500 lbs', '500lb' or '1,200 lbs' as a whole number of lbs."""
+    match = _WEIGHT.match(text.strip())
+    if not match:
+        raise DescriptionError(f"weight {text.strip()!r} is not a number of lbs, like '500 lbs'")
+    unit = (match["unit"] or "").strip()
+    if not unit:
+        raise DescriptionError(f"weight {text.strip()!r} has no unit: write it as '500 lbs'")
+    if unit.lower() not in _POUNDS:
+        raise DescriptionError(f"weight {text.strip()!r} is not in lbs (unit {unit!r})")
+    if match["fraction"] and match["fraction"].strip(".0"):
+        raise DescriptionError(f"weight {text.strip()!r} is not a whole number of lbs")
+    weight = int(match["number"].replace(",", ""))
+    if match["sign"] == "-" or weight == 0:
+        raise DescriptionError(f"weight {text.strip()!r} must be above 0 lbs")
+    if weight > MAX_WEIGHT_LBS:
+        raise DescriptionError(f"weight {text.strip()!r} is too large (over {MAX_WEIGHT_LBS})")
+    return weight
+
+
+def parse_description(text: str) -> Description:
+    """Split a description's text into name (line 1), weight (line 2) and description (the rest)."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = [line.replace("\t", " ").strip() for line in text.split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    if not lines:
+        raise DescriptionError("the file is empty")
+    if len(lines) < 2 or not lines[1]:
+        raise DescriptionError("line 2 should be the weight, like '500 lbs'")
+    name, weight_text, *rest = lines
+    description = "\n".join(rest).strip()
+    if not description:
+        raise DescriptionError("there is no description after the weight (line 3 on)")
+    return Description(name=name, weight=parse_weight(weight_text), description=description)
+
+
+def decode(data: bytes) -> str:
+    """Decode a description file: UTF-8 (with or without a BOM), or UTF-16 with its BOM."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        bad = data[error.start : error.start + 1].hex()
+        raise DescriptionError(
+            f"not {encoding.upper().removesuffix('-SIG')} text (byte 0x{bad} at offset "
+            f"{error.start}): save it as UTF-8"
+        ) from None
+
+
+def read_description(path: Path) -> Description:
+    """Read and parse one description file."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise DescriptionError(f"cannot read it: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DescriptionError(f"too large for a description (over {MAX_FILE_BYTES} bytes)")
+    return parse_description(decode(data))
