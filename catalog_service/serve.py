@@ -76,6 +76,8 @@ def main() -> None:
         "--worker-class", "gthread",
         "--access-logfile", "-",
         "--graceful-timeout", "2",
+        # Several instances may run at once (tests): no shared control socket in $HOME.
+        "--no-control-socket",
     ]  # fmt: skip
     sys.stdout.flush()
     sys.stderr.flush()

@@ -91,6 +91,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"stderr": {"class": "logging.StreamHandler"}},
-    # 4xx answers are already in the access log; only server errors go to stderr.
-    "loggers": {"django": {"handlers": ["stderr"], "level": "ERROR"}},
+    # 4xx answers are already in the access log; only server errors go to stderr, and bad
+    # hosts or paths (answered 400) are not worth a traceback there.
+    "loggers": {
+        "django": {"handlers": ["stderr"], "level": "ERROR"},
+        "django.security": {"handlers": ["stderr"], "level": "CRITICAL", "propagate": False},
+    },
 }
