@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
+_HANDLER_NAME = "automation-stderr"
+
 
 class AutomationError(Exception):
     """An expected failure that stops a whole run: one line for the operator, exit 2."""
@@ -47,8 +49,11 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     prog = sys.argv[0].rsplit("/", 1)[-1] or "automation"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{prog}: %(levelname)s: %(message)s"))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)  # a second main() in one process (the tests) replaces ours only
+    root.addHandler(handler)
     root.setLevel(level)
     # urllib3 logs every retry at WARNING with a repr of the exception: ours say it better.
     logging.getLogger("urllib3").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,15 +16,23 @@ class Setting:
 
     env: str
     flag: str
-    default: str
+    default: str | Callable[[], str]
     help: str
+
+    def fallback(self) -> str:
+        """The default used when the environment does not set it."""
+        return self.default() if callable(self.default) else self.default
+
+    def value(self) -> str:
+        """The setting's value from the environment, or its default."""
+        return os.environ.get(self.env) or self.fallback()
 
     def add_to(self, parser: argparse.ArgumentParser, **kwargs: object) -> None:
         """Declare the flag, its default taken from the environment when set there."""
         parser.add_argument(
             self.flag,
-            default=os.environ.get(self.env) or self.default,
-            help=f"{self.help} (env {self.env}, default {self.default or 'none'})",
+            default=self.value(),
+            help=f"{self.help} (env {self.env}, default {self.fallback() or 'none'})",
             metavar=kwargs.pop("metavar", self.env),
             **kwargs,
         )
@@ -47,8 +56,33 @@ CATALOG_RETRIES = Setting(
     "CATALOG_RETRIES", "--retries", "3", "times to retry a request that failed for the network"
 )
 
+SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server")
+SMTP_PORT = Setting("SMTP_PORT", "--smtp-port", "25", "its port")
+SMTP_SECURITY = Setting(
+    "SMTP_SECURITY", "--smtp-security", "none", "how to secure it: none, starttls or ssl"
+)
+SMTP_USER = Setting("SMTP_USER", "--smtp-user", "", "the login name, when it asks for one")
+SMTP_CA_FILE = Setting(
+    "SMTP_CA_FILE", "--smtp-ca-file", "", "a CA certificate to trust besides the system's"
+)
+SMTP_SECURITIES = ("none", "starttls", "ssl")
+
+REPORT_SENDER = Setting("REPORT_SENDER", "--sender", "automation@example.com", "the sender")
+REPORT_RECIPIENT = Setting(
+    "REPORT_RECIPIENT", "--recipient", default_recipient, "the supplier who gets the report"
+)
+ALERT_RECIPIENT = Setting(
+    "ALERT_RECIPIENT", "--recipient", REPORT_RECIPIENT.value, "who gets the health alerts"
+)
+REPORT_PDF = Setting("REPORT_PDF", "--pdf", "/tmp/processed.pdf", "where to write the PDF report")
+HEALTH_STATE_FILE = Setting(
+    "HEALTH_STATE_FILE", "--state-file", "~/.local/state/fruit-catalog/health.json",
+    "what the health check remembers between runs",
+)
+
 # Credentials come only from the environment: a flag would show them in the process listing.
 CATALOG_TOKEN_ENV = "CATALOG_TOKEN"
+SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
 
 
 def add_catalog_flags(parser: argparse.ArgumentParser, jobs: int = 4) -> None:
@@ -60,6 +94,15 @@ def add_catalog_flags(parser: argparse.ArgumentParser, jobs: int = 4) -> None:
         "--jobs", type=positive_int, default=jobs,
         help="send this many requests at once (default %(default)s)",
     )
+
+
+def add_smtp_flags(parser: argparse.ArgumentParser) -> None:
+    """Declare the flags of the scripts that send mail (the password stays in the environment)."""
+    SMTP_HOST.add_to(parser, metavar="HOST")
+    SMTP_PORT.add_to(parser, type=positive_int, metavar="PORT")
+    SMTP_SECURITY.add_to(parser, choices=SMTP_SECURITIES, metavar="{none,starttls,ssl}")
+    SMTP_USER.add_to(parser, metavar="USER")
+    SMTP_CA_FILE.add_to(parser, metavar="FILE")
 
 
 def secret(env: str) -> str | None:

@@ -26,7 +26,7 @@ class MailSink:
         self._numbers = itertools.count(len(list(folder.glob("*.eml"))) + 1)
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Keep the message; the name is aiosmtpd's hook."""
         with self._lock:
             number = next(self._numbers)

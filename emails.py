@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Build emails (with or without an attachment) and send them through the SMTP settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import mimetypes
+import smtplib
+import ssl
+import sys
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from automation import settings
+from automation.cli import AutomationError, add_verbosity_flags, guarded, setup_logging
+
+log = logging.getLogger(__name__)
+
+SEND_ATTEMPTS = 4
+BACKOFF_SECONDS = 1.0
+TIMEOUT_SECONDS = 15.0
+
+
+class MailError(AutomationError):
+    """Mail could not be sent: the server is unreachable, or refused the login or the message."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send mail. The password is only ever read from the environment."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    user: str = ""
+    ca_file: str = ""
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        """The settings of the environment (SMTP_HOST, SMTP_PORT, ...), defaults elsewhere."""
+        return cls(
+            host=settings.SMTP_HOST.value(),
+            port=int(settings.SMTP_PORT.value()),
+            security=settings.SMTP_SECURITY.value(),
+            user=settings.SMTP_USER.value(),
+            ca_file=settings.SMTP_CA_FILE.value(),
+        )
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SmtpSettings:
+        """The settings of a command line made with settings.add_smtp_flags."""
+        return cls(args.smtp_host, args.smtp_port, args.smtp_security, args.smtp_user,
+                   args.smtp_ca_file)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} ({self.security})"
+
+
+def _checked_header(name: str, value: str) -> str:
+    """A header value, refused when it carries a line break (header injection)."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"the {name} of an email may not contain a line break: {value!r}")
+    return value
+
+
+def generate_email(
+    sender: str, recipient: str, subject: str, body: str, attachment_path: str | Path | None
+) -> EmailMessage:
+    """An email with a plain text body and, when attachment_path is given, that file attached."""
+    message = EmailMessage()
+    message["From"] = _checked_header("sender", sender)
+    message["To"] = _checked_header("recipient", recipient)
+    message["Subject"] = _checked_header("subject", subject)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(body)
+    if attachment_path:
+        path = Path(attachment_path)
+        mime_type, _ = mimetypes.guess_type(path.name)
+        maintype, subtype = (mime_type or "application/octet-stream").split("/", 1)
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    return message
+
+
+def generate_error_report(sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
+    """An email with no attachment, as the health alerts are."""
+    return generate_email(sender, recipient, subject, body, None)
+
+
+def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
+    """A context that verifies the server's certificate (and trusts ca_file too, when given)."""
+    context = ssl.create_default_context()
+    if smtp.ca_file:
+        context.load_verify_locations(cafile=smtp.ca_file)
+    return context
+
+
+def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    """An open, secured and logged-in SMTP connection."""
+    if smtp.security == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp.host, smtp.port, timeout=TIMEOUT_SECONDS, context=_tls_context(smtp)
+        )
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT_SECONDS)
+    try:
+        if smtp.security == "starttls":
+            client.starttls(context=_tls_context(smtp))
+        if smtp.user:
+            client.login(smtp.user, settings.secret(settings.SMTP_PASSWORD_ENV) or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _is_transient(error: Exception) -> bool:
+    """Whether a failure may pass: no connection, or a 4xx answer."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    return isinstance(error, (OSError, smtplib.SMTPServerDisconnected)) and not isinstance(
+        error, ssl.SSLCertVerificationError
+    )
+
+
+def _describe(error: Exception) -> str:
+    """A failure in one line, never with a credential in it."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error.decode(errors="replace") if isinstance(
+            error.smtp_error, bytes) else str(error.smtp_error)
+        return f"the server answered {error.smtp_code} {' '.join(text.split())}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return f"the server refused the recipients {', '.join(error.recipients)}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"its certificate is not trusted ({error.verify_message})"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
+
+
+def send_email(
+    message: EmailMessage, smtp: SmtpSettings | None = None, attempts: int = SEND_ATTEMPTS
+) -> None:
+    """Send a message; retry a passing failure with backoff, then raise MailError."""
+    smtp = smtp or SmtpSettings.from_env()
+    for attempt in range(1, attempts + 1):
+        try:
+            with _connect(smtp) as client:
+                client.send_message(message)
+            log.info("sent %r to %s through %s", message["Subject"], message["To"], smtp)
+            return
+        except smtplib.SMTPAuthenticationError as error:
+            raise MailError(f"{smtp}: the login of {smtp.user!r} was refused: "
+                            f"{_describe(error)}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            if not _is_transient(error) or attempt == attempts:
+                tries = f" after {attempt} tries" if attempt > 1 else ""
+                raise MailError(f"cannot send mail through {smtp}{tries}: "
+                                f"{_describe(error)}") from None
+            delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
+            log.warning("mail through %s failed (%s); trying again in %.0f s",
+                        smtp, _describe(error), delay)
+            time.sleep(delay)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Send one email from the command line: a way to check the SMTP settings."""
+    parser = argparse.ArgumentParser(description="Send a test email through the SMTP settings.")
+    settings.add_smtp_flags(parser)
+    settings.REPORT_SENDER.add_to(parser, metavar="ADDRESS")
+    settings.REPORT_RECIPIENT.add_to(parser, metavar="ADDRESS")
+    parser.add_argument("--subject", default="Test - Online Fruit Store", help="the subject")
+    parser.add_argument("--attach", type=Path, metavar="FILE", help="a file to attach")
+    add_verbosity_flags(parser)
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
+
+    def run() -> int:
+        body = "This is a test of the catalog automation's mail settings."
+        if args.attach and not args.attach.is_file():
+            raise AutomationError(f"{args.attach}: no such file to attach")
+        message = generate_email(args.sender, args.recipient, args.subject, body, args.attach)
+        send_email(message, SmtpSettings.from_args(args))
+        if not args.quiet:
+            print(f"sent {args.subject!r} to {args.recipient}")
+        return 0
+
+    return guarded(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
