@@ -24,6 +24,9 @@ from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix
 SIZE = (600, 400)
 JPEG_QUALITY = 85
 MAX_PIXELS = 40_000_000
+# open_tiff checks the declared size against --max-pixels, so that the message names the size;
+# Pillow's own, looser check would only say "could be decompression bomb DOS attack".
+Image.MAX_IMAGE_PIXELS = None
 
 # Pillow reports a hostile or broken file with any of these, depending on where it breaks.
 DECODE_ERRORS = (
@@ -150,8 +153,11 @@ def convert(task: Task) -> Outcome:
         check_inside(task.source, task.source.parent)
         with open_tiff(task.source, task.max_pixels) as image:
             pages = getattr(image, "n_frames", 1)
-            orientation = image.getexif().get(ORIENTATION_TAG, 1)
             try:
+                image.load()
+                # Recent Pillow turns a TIFF upright as it loads it and drops the tag; older
+                # Pillow leaves the tag for us to apply.
+                orientation = image.getexif().get(ORIENTATION_TAG, 1)
                 result = shrink(image, SIZE, orientation)
             except DECODE_ERRORS as error:
                 raise ItemError(f"cannot decode it ({error})") from None

@@ -1,0 +1,42 @@
+"""Helpers of the tests that are not fixtures: looking into the service, running a script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from demo.processes import PROJECT, Server
+
+# Every setting of the contract: a test sees only what it sets itself.
+CONTRACT_ENV = (
+    "SUPPLIER_DATA_DIR", "CATALOG_URL", "CATALOG_TOKEN", "CATALOG_TIMEOUT", "CATALOG_RETRIES",
+    "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "SMTP_CA_FILE",
+    "REPORT_SENDER", "REPORT_RECIPIENT", "ALERT_RECIPIENT", "REPORT_PDF", "HEALTH_STATE_FILE",
+)
+
+
+def catalog_fruits(server: Server) -> list[dict]:
+    """What the service holds: GET /fruits/."""
+    response = requests.get(f"{server.url}/fruits/", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def media_files(server: Server) -> list[str]:
+    """The names of the image files the service stored."""
+    folder = Path(server.log).parent / "media" / "images"
+    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+
+
+def run_script(script: str, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run one of the project's scripts as the operator does: python3 SCRIPT.py ARGS."""
+    environment = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
+    return subprocess.run(
+        [sys.executable, script, *args], cwd=PROJECT, env={**environment, **(env or {})},
+        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )

@@ -1,0 +1,154 @@
+"""run.py against the real bundled service: each description becomes one fruit, exactly once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+import changeImage
+import run
+import supplier_image_upload
+from automation.record import FRUIT, UploadRecord
+from demo.processes import free_port
+from demo.sample_drop import FRUITS
+from tests.helpers import catalog_fruits
+
+
+@pytest.fixture
+def uploaded(drop: Path, catalog) -> Path:
+    """The sample drop with its images converted and uploaded."""
+    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
+    assert supplier_image_upload.main(["--data-dir", str(drop), "--url", catalog.url, "-q"]) == 0
+    return drop
+
+
+def post(drop: Path, url: str, *flags: str) -> int:
+    """Run the script in-process."""
+    return run.main(["--data-dir", str(drop), "--url", url, *flags])
+
+
+def test_every_description_becomes_a_fruit(uploaded: Path, catalog, capsys) -> None:
+    assert post(uploaded, catalog.url) == 0
+    assert capsys.readouterr().out == "10 posted, 0 already in the catalog, 0 failed\n"
+    fruits = catalog_fruits(catalog)
+    assert sorted((f["name"], f["weight"], f["image_name"]) for f in fruits) == sorted(
+        (fruit.name, fruit.weight, f"{n:03d}.jpeg") for n, fruit in enumerate(FRUITS, start=1)
+    )
+    kiwi = next(f for f in fruits if f["name"] == "Kiwifruit")
+    assert kiwi["description"] == FRUITS[4].description
+    assert set(kiwi) == {"id", "name", "weight", "description", "image_name"}
+
+
+def test_a_second_run_posts_nothing(uploaded: Path, catalog, capsys) -> None:
+    assert post(uploaded, catalog.url) == 0
+    assert post(uploaded, catalog.url) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 posted, 10 already in the catalog, 0 failed"
+    assert len(catalog_fruits(catalog)) == 10
+
+
+def test_two_entries_with_the_same_name_are_two_products(uploaded: Path, catalog) -> None:
+    apple = (uploaded / "descriptions" / "001.txt").read_bytes()
+    (uploaded / "descriptions" / "002.txt").write_bytes(apple)
+    assert post(uploaded, catalog.url) == 0
+    apples = [f for f in catalog_fruits(catalog) if f["name"] == "Apple"]
+    assert sorted(f["image_name"] for f in apples) == ["001.jpeg", "002.jpeg"]
+
+
+def test_a_post_whose_answer_was_lost_is_not_sent_again(uploaded: Path, catalog) -> None:
+    fruit = {"name": "Apple", "weight": 500, "description": FRUITS[0].description,
+             "image_name": "001.jpeg"}
+    with UploadRecord(uploaded / "catalog-record.jsonl", catalog.url) as record:
+        record.add(FRUIT, "001", "pending", since_id=0)
+    requests.post(f"{catalog.url}/fruits/", json=fruit, timeout=10).raise_for_status()
+    assert post(uploaded, catalog.url) == 0
+    assert len(catalog_fruits(catalog)) == 10
+    assert [f["image_name"] for f in catalog_fruits(catalog)].count("001.jpeg") == 1
+
+
+def test_an_older_identical_fruit_does_not_hide_a_lost_post(uploaded: Path, catalog) -> None:
+    fruit = {"name": "Apple", "weight": 500, "description": FRUITS[0].description,
+             "image_name": "001.jpeg"}
+    requests.post(f"{catalog.url}/fruits/", json=fruit, timeout=10).raise_for_status()
+    with UploadRecord(uploaded / "catalog-record.jsonl", catalog.url) as record:
+        record.add(FRUIT, "001", "pending", since_id=1)  # posted after fruit 1: never arrived
+    assert post(uploaded, catalog.url) == 0
+    assert [f["image_name"] for f in catalog_fruits(catalog)].count("001.jpeg") == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param(b"Apple\nheavy\nRed.", "weight 'heavy' is not a number of lbs", id="weight"),
+        pytest.param(b"Apple\n5 kg\nRed.", "weight '5 kg' is not in lbs (unit 'kg')", id="kg"),
+        pytest.param(b"", "the file is empty", id="empty"),
+        pytest.param(b"Caf\xe9\n5 lbs\nx", "not UTF-8 text", id="latin-1"),
+    ],
+)
+def test_a_bad_description_is_one_line_and_the_rest_go_on(
+    uploaded: Path, catalog, capsys, content: bytes, reason: str
+) -> None:
+    (uploaded / "descriptions" / "003.txt").write_bytes(content)
+    assert post(uploaded, catalog.url) == 1
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and f"descriptions/003.txt: {reason}" in errors[0], errors
+    assert captured.out == "9 posted, 0 already in the catalog, 1 failed\n"
+    assert len(catalog_fruits(catalog)) == 9
+
+
+def test_a_fixed_description_is_posted_by_the_next_run(uploaded: Path, catalog) -> None:
+    good = (uploaded / "descriptions" / "003.txt").read_bytes()
+    (uploaded / "descriptions" / "003.txt").write_bytes(b"Blackberry\nheavy\nx")
+    assert post(uploaded, catalog.url) == 1
+    (uploaded / "descriptions" / "003.txt").write_bytes(good)
+    assert post(uploaded, catalog.url) == 0
+    assert len(catalog_fruits(catalog)) == 10
+
+
+def test_the_service_reason_for_refusing_a_fruit_is_reported(
+    uploaded: Path, catalog, capsys
+) -> None:
+    (uploaded / "descriptions" / "004.txt").write_text("G" * 150 + "\n200 lbs\nGrapes.")
+    assert post(uploaded, catalog.url) == 1
+    assert (
+        "descriptions/004.txt: the service refused it (400): name: "
+        "Ensure this field has no more than 100 characters." in capsys.readouterr().err
+    )
+
+
+def test_a_description_without_its_image_is_not_posted(uploaded: Path, catalog, capsys) -> None:
+    (uploaded / "descriptions" / "011.txt").write_text("Cherry\n20 lbs\nSmall and red.")
+    assert post(uploaded, catalog.url) == 1
+    assert "descriptions/011.txt: there is no images/011.jpeg" in capsys.readouterr().err
+    assert len(catalog_fruits(catalog)) == 10
+
+
+def test_an_image_not_uploaded_yet_is_named(drop: Path, catalog, capsys) -> None:
+    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
+    assert post(drop, catalog.url, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "its image 001.jpeg is not in the catalog yet (run supplier_image_upload.py" in err
+    assert catalog_fruits(catalog) == []
+
+
+def test_the_record_keeps_what_the_report_needs(uploaded: Path, catalog) -> None:
+    assert post(uploaded, catalog.url) == 0
+    events = [json.loads(line) for line in (uploaded / "catalog-record.jsonl").open()]
+    done = {e["key"]: e for e in events if e["kind"] == "fruit" and e["state"] == "done"}
+    assert done["005"]["name"] == "Kiwifruit" and done["005"]["weight"] == 250
+    ids = {f["id"] for f in catalog_fruits(catalog)}
+    assert {e["id"] for e in done.values()} == ids
+
+
+def test_an_unreachable_service_is_one_line_and_exit_2(drop: Path, capsys) -> None:
+    assert post(drop, f"http://127.0.0.1:{free_port()}", "--retries", "0") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is unreachable after 1 tries: connection refused" in err
+
+
+def test_a_missing_descriptions_folder_is_exit_2(tmp_path: Path, capsys) -> None:
+    assert post(tmp_path, "http://127.0.0.1:9") == 2
+    assert "descriptions: no such folder" in capsys.readouterr().err
