@@ -192,7 +192,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Convert the drop's TIFFs; exit 0 when all are converted, 1 when some failed, 2 if none could be."""
+    """Convert the TIFFs: exit 0 when all are done, 1 when some failed, 2 if it cannot run."""
     args = parse_args(argv)
     setup_logging(args.verbose, args.quiet)
 

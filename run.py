@@ -29,7 +29,9 @@ def fingerprint(fruit: dict[str, Any]) -> str:
     return sha256_of(json.dumps(fruit, sort_keys=True, ensure_ascii=False).encode())
 
 
-def find_landed(fruits: list[dict[str, Any]], fruit: dict[str, Any], since_id: int) -> dict | None:
+def find_landed(
+    fruits: list[dict[str, Any]], fruit: dict[str, Any], since_id: int
+) -> dict[str, Any] | None:
     """The catalog's copy of a fruit posted after since_id, if it is there."""
     for stored in fruits:
         if stored.get("id", 0) > since_id and all(stored.get(k) == v for k, v in fruit.items()):
@@ -85,7 +87,7 @@ class Importer:
             found = find_landed(self.fruits_at_start, fruit, entry.get("since_id", 0))
             if found:
                 self.done(key, item, fruit, digest, found)
-                return Outcome(item, SKIPPED, "its post had landed before: recorded, not sent again")
+                return Outcome(item, SKIPPED, "its post had landed before: not sent again")
 
         missing = self.image_missing(key)
         if missing:

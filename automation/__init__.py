@@ -1,1 +1,1 @@
-"""Shared logic of the catalog scripts: settings, the drop, descriptions, the catalog client, the record."""
+"""Shared logic of the catalog scripts: settings, drop, descriptions, catalog client, record."""

@@ -166,7 +166,8 @@ class Catalog:
             )
         if status in (404, 405) and method == "POST":
             raise CatalogError(
-                f"{method} {url} answered {status}: is CATALOG_URL ({self.url}) the catalog service?"
+                f"{method} {url} answered {status}: "
+                f"is CATALOG_URL ({self.url}) the catalog service?"
             )
         if status >= 500:
             raise Transient(f"{method} {url}: the service failed ({status} {response.reason})")
@@ -205,13 +206,17 @@ class Catalog:
         files = {"file": (path.name, data, "image/jpeg")}
         response = self._request("POST", "upload/", files=files)
         if response.status_code != 201:
-            raise Rejected(f"the service refused it ({response.status_code}): {reason_of(response)}")
+            raise Rejected(
+                f"the service refused it ({response.status_code}): {reason_of(response)}"
+            )
 
     def post_fruit(self, fruit: dict[str, Any]) -> dict[str, Any]:
         """Store one fruit (POST /fruits/): once, no retry; returns the stored object."""
         response = self._request("POST", "fruits/", json=fruit)
         if response.status_code != 201:
-            raise Rejected(f"the service refused it ({response.status_code}): {reason_of(response)}")
+            raise Rejected(
+                f"the service refused it ({response.status_code}): {reason_of(response)}"
+            )
         try:
             stored = response.json()
         except ValueError:

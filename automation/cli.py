@@ -24,7 +24,7 @@ class AutomationError(Exception):
 
 
 class ItemError(Exception):
-    """An expected failure of one item (a file of the drop): reported in one line, the run goes on."""
+    """An expected failure of one item (a file of the drop): one line, and the run goes on."""
 
 
 def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
 
 
 def guarded(run: Callable[[], int]) -> int:
-    """Run a script's body: an expected failure becomes one line and exit 2, a bug keeps its traceback."""
+    """Run a script's body: an expected failure is one line and exit 2; a bug stays loud."""
     try:
         return run()
     except AutomationError as error:

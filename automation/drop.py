@@ -37,7 +37,9 @@ class Drop:
     def require(self, folder: Path) -> Path:
         """Return folder, or stop the run when it does not exist."""
         if not folder.is_dir():
-            raise AutomationError(f"{folder}: no such folder (is SUPPLIER_DATA_DIR / --data-dir right?)")
+            raise AutomationError(
+                f"{folder}: no such folder (is SUPPLIER_DATA_DIR / --data-dir right?)"
+            )
         return folder
 
 

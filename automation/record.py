@@ -67,7 +67,9 @@ class UploadRecord:
         try:
             self._file = self.path.open("a+", encoding="utf-8")
         except OSError as error:
-            raise AutomationError(f"{self.path}: cannot open the record: {error.strerror}") from None
+            raise AutomationError(
+                f"{self.path}: cannot open the record: {error.strerror}"
+            ) from None
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -88,7 +90,9 @@ class UploadRecord:
                 event = json.loads(line)
                 key = (event["kind"], event["key"])
             except (ValueError, KeyError, TypeError):
-                log.warning("%s: line %d is not a record entry (cut short?): ignored", self.path, number)
+                log.warning(
+                    "%s: line %d is not a record entry (cut short?): ignored", self.path, number
+                )
                 continue
             if event.get("catalog") == self.catalog:
                 self._latest[key] = event

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import signal
 import sys
@@ -67,10 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"SMTP sink on {args.host}:{args.port}, keeping mail in {args.folder}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     controller.stop()
     return 0
 

@@ -8,10 +8,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+
 from demo.processes import Server, free_port, start_catalog
 from demo.sample_drop import write_drop
 from demo.smtp_sink import MailSink, start_sink
-
 from tests.helpers import CONTRACT_ENV
 
 SMALL = (300, 200)  # photos small enough to keep the tests quick; the shape is the store's

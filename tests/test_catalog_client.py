@@ -11,6 +11,8 @@ from automation.catalog import Catalog, CatalogError, Rejected, Transient, deliv
 from automation.cli import ItemError
 from demo.processes import free_port, start_catalog
 
+APPLE = {"name": "Apple", "weight": 1, "description": "x", "image_name": "001.jpeg"}
+
 
 def response(status: int, body: bytes, content_type: str = "application/json") -> requests.Response:
     """A response as requests builds it from the wire."""
@@ -69,9 +71,11 @@ def test_deliver_sends_again_what_did_not_land_then_gives_up(monkeypatch) -> Non
 
 def test_an_unreachable_service_is_a_run_failure_in_one_line(monkeypatch) -> None:
     monkeypatch.setattr("automation.catalog.BACKOFF_SECONDS", 0)
-    with Catalog(f"http://127.0.0.1:{free_port()}", retries=1) as catalog:
-        with pytest.raises(CatalogError, match=r"unreachable after 2 tries: connection refused"):
-            catalog.fruits()
+    unreachable = r"unreachable after 2 tries: connection refused"
+    with Catalog(f"http://127.0.0.1:{free_port()}", retries=1) as catalog, pytest.raises(
+        CatalogError, match=unreachable
+    ):
+        catalog.fruits()
 
 
 @pytest.fixture(scope="module")
@@ -83,29 +87,30 @@ def guarded_catalog(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_a_wrong_token_stops_the_run_and_says_which_setting(guarded_catalog) -> None:
-    with Catalog(guarded_catalog.url, token="wrong") as catalog:
-        with pytest.raises(CatalogError, match=r"refused \(401: Invalid token.\).*CATALOG_TOKEN"):
-            catalog.post_fruit({"name": "Apple", "weight": 1, "description": "x",
-                                "image_name": "001.jpeg"})
+    refused = r"refused \(401: Invalid token.\).*CATALOG_TOKEN"
+    with Catalog(guarded_catalog.url, token="wrong") as catalog, pytest.raises(
+        CatalogError, match=refused
+    ):
+        catalog.post_fruit(APPLE)
 
 
 def test_the_right_token_is_sent_with_every_request(guarded_catalog) -> None:
     with Catalog(guarded_catalog.url, token="right-token") as catalog:
-        stored = catalog.post_fruit({"name": "Apple", "weight": 1, "description": "x",
-                                     "image_name": "001.jpeg"})
+        stored = catalog.post_fruit(APPLE)
         assert stored["id"] >= 1
         assert stored in catalog.fruits()
 
 
 def test_a_refused_item_carries_the_services_reason(guarded_catalog) -> None:
-    with Catalog(guarded_catalog.url, token="right-token") as catalog:
-        with pytest.raises(Rejected, match=r"refused it \(400\): weight: A valid integer"):
-            catalog.post_fruit({"name": "Apple", "weight": "heavy", "description": "x",
-                                "image_name": "001.jpeg"})
+    with Catalog(guarded_catalog.url, token="right-token") as catalog, pytest.raises(
+        Rejected, match=r"refused it \(400\): weight: A valid integer"
+    ):
+        catalog.post_fruit({**APPLE, "weight": "heavy"})
 
 
 def test_a_wrong_url_is_named(guarded_catalog, tmp_path: Path) -> None:
     image = tmp_path / "001.jpeg"
-    with Catalog(guarded_catalog.url + "/store", token="right-token") as catalog:
-        with pytest.raises(CatalogError, match="answered 404: is CATALOG_URL"):
-            catalog.upload_image(image, b"data")
+    with Catalog(guarded_catalog.url + "/store", token="right-token") as catalog, pytest.raises(
+        CatalogError, match="answered 404: is CATALOG_URL"
+    ):
+        catalog.upload_image(image, b"data")

@@ -106,7 +106,7 @@ def test_latin1_is_refused_rather_than_guessed() -> None:
 
 def test_a_file_is_read_from_disk(tmp_path: Path) -> None:
     path = tmp_path / "001.txt"
-    path.write_bytes(codecs.BOM_UTF8 + "Apple\r\n500 lbs\r\nRed.".encode())
+    path.write_bytes(codecs.BOM_UTF8 + b"Apple\r\n500 lbs\r\nRed.")
     assert read_description(path) == Description("Apple", 500, "Red.")
 
 

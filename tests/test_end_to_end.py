@@ -1,4 +1,4 @@
-"""The whole sequence, as the operator runs it, against the real service: nothing lost, nothing twice."""
+"""The whole sequence as the operator runs it, against the real service: nothing lost or doubled."""
 
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ def test_every_description_becomes_a_fruit(uploaded: Path, catalog, capsys) -> N
 def test_a_second_run_posts_nothing(uploaded: Path, catalog, capsys) -> None:
     assert post(uploaded, catalog.url) == 0
     assert post(uploaded, catalog.url) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "0 posted, 10 already in the catalog, 0 failed"
+    last_line = capsys.readouterr().out.splitlines()[-1]
+    assert last_line == "0 posted, 10 already in the catalog, 0 failed"
     assert len(catalog_fruits(catalog)) == 10
 
 

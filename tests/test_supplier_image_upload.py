@@ -38,7 +38,8 @@ def test_every_jpeg_is_uploaded_and_served(converted: Path, catalog, capsys) -> 
 def test_a_second_run_uploads_nothing(converted: Path, catalog, capsys) -> None:
     assert upload(converted, catalog.url) == 0
     assert upload(converted, catalog.url) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "0 uploaded, 10 already in the catalog, 0 failed"
+    last_line = capsys.readouterr().out.splitlines()[-1]
+    assert last_line == "0 uploaded, 10 already in the catalog, 0 failed"
     assert len(media_files(catalog)) == 10
 
 
