@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from automation import settings
@@ -27,6 +27,10 @@ TIMEOUT_SECONDS = 15.0
 
 class MailError(AutomationError):
     """Mail could not be sent: the server is unreachable, or refused the login or the message."""
+
+
+class HeaderError(MailError, ValueError):
+    """A header value that would break the message: it carries a line break."""
 
 
 @dataclass(frozen=True)
@@ -63,28 +67,36 @@ class SmtpSettings:
 def _checked_header(name: str, value: str) -> str:
     """A header value, refused when it carries a line break (header injection)."""
     if "\r" in value or "\n" in value:
-        raise ValueError(f"the {name} of an email may not contain a line break: {value!r}")
+        raise HeaderError(f"the {name} of an email may not contain a line break: {value!r}")
     return value
 
 
 def generate_email(
-    sender: str, recipient: str, subject: str, body: str, attachment_path: str | Path | None
+    sender: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    attachment_path: str | Path | None,
+    filename: str | None = None,
 ) -> EmailMessage:
-    """An email with a plain text body and, when attachment_path is given, that file attached."""
+    """An email with a plain text body and, when attachment_path is given, that file attached.
+
+    The attachment is named filename (default: the file's own name), its type guessed from it.
+    """
     message = EmailMessage()
     message["From"] = _checked_header("sender", sender)
     message["To"] = _checked_header("recipient", recipient)
     message["Subject"] = _checked_header("subject", subject)
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    # parseaddr: a sender written "Name <address>" must not leak its ">" into the Message-ID.
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     message.set_content(body)
     if attachment_path:
         path = Path(attachment_path)
-        mime_type, _ = mimetypes.guess_type(path.name)
+        name = _checked_header("attachment name", filename or path.name)
+        mime_type, _ = mimetypes.guess_type(name)
         maintype, subtype = (mime_type or "application/octet-stream").split("/", 1)
-        message.add_attachment(
-            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
-        )
+        message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
     return message
 
 
@@ -122,13 +134,15 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
 
 def _is_transient(error: Exception) -> bool:
     """Whether a failure may pass: no connection, or a 4xx answer."""
+    # SMTPException is an OSError too: a server without STARTTLS or AUTH, or a TLS mismatch,
+    # is a setting to fix, not a failure that passes.
+    if isinstance(error, (smtplib.SMTPNotSupportedError, ssl.SSLError)):
+        return False
     if isinstance(error, smtplib.SMTPResponseException):
         return 400 <= error.smtp_code < 500
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(400 <= code < 500 for code, _ in error.recipients.values())
-    return isinstance(error, (OSError, smtplib.SMTPServerDisconnected)) and not isinstance(
-        error, ssl.SSLCertVerificationError
-    )
+    return isinstance(error, (OSError, smtplib.SMTPServerDisconnected))
 
 
 def _describe(error: Exception) -> str:
@@ -141,9 +155,20 @@ def _describe(error: Exception) -> str:
         return f"the server refused the recipients {', '.join(error.recipients)}"
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"its certificate is not trusted ({error.verify_message})"
+    if isinstance(error, ssl.SSLError):
+        return f"the TLS handshake failed ({error.reason or error}): is SMTP_SECURITY right?"
     if isinstance(error, OSError) and error.strerror:
         return error.strerror.lower()
     return str(error) or type(error).__name__
+
+
+def _hang_up(client: smtplib.SMTP) -> None:
+    """Say QUIT and close; once the message is accepted, a failing QUIT must not resend it."""
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException) as error:
+        log.debug("QUIT failed (%s): closed the connection", _describe(error))
+        client.close()
 
 
 def send_email(
@@ -151,10 +176,15 @@ def send_email(
 ) -> None:
     """Send a message; retry a passing failure with backoff, then raise MailError."""
     smtp = smtp or SmtpSettings.from_env()
+    if smtp.user and not settings.secret(settings.SMTP_PASSWORD_ENV):
+        raise MailError(f"SMTP_USER is {smtp.user!r} but SMTP_PASSWORD is not in the environment")
     for attempt in range(1, attempts + 1):
         try:
-            with _connect(smtp) as client:
+            client = _connect(smtp)
+            try:
                 client.send_message(message)
+            finally:
+                _hang_up(client)
             log.info("sent %r to %s through %s", message["Subject"], message["To"], smtp)
             return
         except smtplib.SMTPAuthenticationError as error:
