@@ -1,0 +1,215 @@
+"""reports.py: the store's plain PDF and the illustrated import report, read back with pypdf."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from pypdf import PdfReader
+
+import reports
+from reports import (
+    FruitTotal,
+    ImportedFruit,
+    ImportReport,
+    NotImported,
+    escape_markup,
+    fruit_totals,
+    generate_report,
+    report_title,
+    weight_chart,
+    write_import_report,
+)
+
+DAY = date(2026, 11, 22)
+MARKUP_NAME = "Salt & Pepper <Special>"
+
+
+def pdf_text(path: Path) -> str:
+    """All the text of a PDF, page after page."""
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def flat(text: str) -> str:
+    """Text with every run of whitespace made one space (table cells wrap where they like)."""
+    return " ".join(text.split())
+
+
+def catalog_jpeg(path: Path, colour: tuple[int, int, int] = (200, 30, 40)) -> Path:
+    """A catalog image as changeImage.py writes it: 600x400 RGB JPEG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (600, 400), colour).save(path, "JPEG")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("day", "title"),
+    [
+        pytest.param(date(2026, 11, 22), "Processed Update on November 22, 2026", id="contract"),
+        pytest.param(date(2026, 3, 5), "Processed Update on March 5, 2026", id="no-leading-zero"),
+        pytest.param(date(2027, 1, 31), "Processed Update on January 31, 2027", id="january"),
+    ],
+)
+def test_report_title_is_the_contracts(day: date, title: str) -> None:
+    """The title reads 'Processed Update on <Month D, YYYY>', the day without a leading zero."""
+    assert report_title(day) == title
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "markup"),
+    [
+        pytest.param(MARKUP_NAME, "Salt &amp; Pepper &lt;Special&gt;", id="markup-chars"),
+        pytest.param("a<br/>b", "a<br/>b", id="br"),
+        pytest.param("a<br>b<BR/>c<br />d<Br >e", "a<br/>b<br/>c<br/>d<br/>e", id="br-variants"),
+        pytest.param("a\nb", "a<br/>b", id="newline"),
+        pytest.param("<b>bold</b> <para>", "&lt;b&gt;bold&lt;/b&gt; &lt;para&gt;", id="other-tags"),
+        pytest.param("&amp; &#60;", "&amp;amp; &amp;#60;", id="entities-are-text"),
+        pytest.param("bell\x07 and tab\t", "bell and tab\t", id="control-chars"),
+    ],
+)
+def test_escape_markup_keeps_only_line_breaks(paragraph: str, markup: str) -> None:
+    """Every character is text except the store's <br/> (in any spelling) and newlines."""
+    assert escape_markup(paragraph) == markup
+
+
+def test_generate_report_writes_title_and_lines(tmp_path: Path) -> None:
+    """The contract function: the title, then one line per <br/>, markup characters as text."""
+    pdf = tmp_path / "processed.pdf"
+    paragraph = (f"name: {MARKUP_NAME}<br/>weight: 500 lbs<br/><br/>"
+                 "name: Apple<BR>weight: 200 lbs<br />")
+    generate_report(pdf, "Processed Update on November 22, 2026", paragraph)
+    lines = pdf_text(pdf).splitlines()
+    assert lines[0] == "Processed Update on November 22, 2026"
+    assert lines[1:] == [f"name: {MARKUP_NAME}", "weight: 500 lbs", "name: Apple",
+                         "weight: 200 lbs"]
+    assert PdfReader(pdf).metadata.title == "Processed Update on November 22, 2026"
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=80))
+def test_generate_report_takes_any_text(tmp_path: Path, text: str) -> None:
+    """No text makes reportlab fail: whatever the supplier wrote, the PDF is written."""
+    pdf = tmp_path / "any.pdf"
+    generate_report(pdf, text, text)
+    assert len(PdfReader(pdf).pages) >= 1
+
+
+def test_fruit_totals_add_up_items_that_share_a_name() -> None:
+    """One total per name, in the order names first appear, with how many items it adds."""
+    imported = [ImportedFruit("001", "Apple", 500), ImportedFruit("002", "Plum", 150),
+                ImportedFruit("003", "Apple", 120), ImportedFruit("004", "apple", 1)]
+    assert fruit_totals(imported) == [FruitTotal("Apple", 2, 620), FruitTotal("Plum", 1, 150),
+                                      FruitTotal("apple", 1, 1)]
+
+
+def test_weight_chart_draws_each_name_heaviest_on_top() -> None:
+    """The chart's bars are the totals per name; reportlab draws the first bar at the bottom."""
+    drawing = weight_chart([FruitTotal("Plum", 1, 150), FruitTotal("Apple", 2, 620),
+                            FruitTotal("Kiwi", 1, 250)])
+    chart = drawing.contents[0]
+    assert chart.categoryAxis.categoryNames == ["Plum", "Kiwi", "Apple"]
+    assert chart.data == [[150, 250, 620]]
+
+
+def test_weight_chart_folds_the_lightest_names_into_others() -> None:
+    """Past a dozen names the lightest share one bar, so the chart stays readable."""
+    totals = [FruitTotal(f"Fruit {n:02d}", 1, 100 + n) for n in range(30)]
+    chart = weight_chart(totals).contents[0]
+    assert len(chart.data[0]) == reports.CHART_MAX_BARS
+    assert chart.categoryAxis.categoryNames[0] == "19 others"
+    assert sum(chart.data[0]) == sum(total.weight for total in totals)
+
+
+@pytest.fixture
+def ten_fruits(tmp_path: Path) -> list[ImportedFruit]:
+    """The store's ten fruits as imported, each with its catalog image, and a second Apple."""
+    from demo.sample_drop import FRUITS
+
+    imported = [
+        ImportedFruit(f"{n:03d}", fruit.name, fruit.weight,
+                      catalog_jpeg(tmp_path / "images" / f"{n:03d}.jpeg", fruit.colour))
+        for n, fruit in enumerate(FRUITS, start=1)
+    ]
+    return [*imported, ImportedFruit("011", "Apple", 120, tmp_path / "images" / "011.jpeg")]
+
+
+def test_import_report_lists_every_fruit_weight_and_total(
+    tmp_path: Path, ten_fruits: list[ImportedFruit]
+) -> None:
+    """Title, 'name:'/'weight:' of every fruit, a total per shared name, and the grand total."""
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(DAY, ten_fruits))
+    text = pdf_text(pdf)
+    assert "Processed Update on November 22, 2026" in text
+    for fruit in ten_fruits:
+        assert f"name: {fruit.name}" in text
+        assert f"weight: {fruit.weight} lbs" in text
+    assert "Apple total (2 items): 620 lbs" in text
+    assert "Plum total" not in text  # a name of one item needs no total of its own
+    assert "Total weight imported (11 items): 2910 lbs" in text
+    assert "2910 lbs" in text.split("Weight per fruit")[0]  # the figure at the top, too
+    assert "Not imported" not in text.replace("not imported", "")
+    assert PdfReader(pdf).metadata.title == "Processed Update on November 22, 2026"
+
+
+def test_import_report_shows_a_thumbnail_of_each_image_it_finds(
+    tmp_path: Path, ten_fruits: list[ImportedFruit]
+) -> None:
+    """Ten images exist (011.jpeg does not): ten thumbnails, and 'no photo' for the other."""
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(DAY, ten_fruits))
+    images = [image for page in PdfReader(pdf).pages for image in page.images]
+    assert len(images) == 10
+    assert all(image.image.size == reports.THUMBNAIL_PIXELS for image in images)
+    assert pdf_text(pdf).count("no photo") == 1
+
+
+def test_a_broken_image_costs_only_its_thumbnail(tmp_path: Path) -> None:
+    """A JPEG that cannot be read is shown as 'no photo'; the report is still written."""
+    broken = tmp_path / "001.jpeg"
+    broken.write_bytes(b"\xff\xd8 not really a JPEG")
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(DAY, [ImportedFruit("001", "Apple", 500, broken)]))
+    assert "no photo" in pdf_text(pdf)
+
+
+def test_import_report_lists_what_was_not_imported_and_why(tmp_path: Path) -> None:
+    """A 'Not imported' section names each failed file, its fruit when known, and the reason."""
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(
+        DAY,
+        [ImportedFruit("001", MARKUP_NAME, 500)],
+        [NotImported("descriptions/002.txt", "weight '2 kg' is not in lbs (unit 'kg')",
+                     "Kiwi <b>"),
+         NotImported("descriptions/003.txt", "not posted yet & <unknown>")],
+    ))
+    text = flat(pdf_text(pdf))
+    assert f"name: {MARKUP_NAME}" in text
+    section = text.split("Not imported", 1)[1]
+    assert "descriptions/002.txt Kiwi <b> weight '2 kg' is not in lbs (unit 'kg')" in section
+    assert "descriptions/003.txt not posted yet & <unknown>" in section
+    assert re.search(r"\b2\s+not imported", text)  # the figure at the top
+
+
+def test_hundreds_of_items_flow_over_pages_with_the_header_repeated(tmp_path: Path) -> None:
+    """300 items: many pages, each page of the table starting with its header row."""
+    imported = [ImportedFruit(f"{n:03d}", f"Fruit {n % 7}", n) for n in range(1, 301)]
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(DAY, imported))
+    pages = [page.extract_text() for page in PdfReader(pdf).pages]
+    assert len(pages) >= 5
+    table_pages = [text for text in pages if "weight: " in text]
+    assert len(table_pages) == len(pages)
+    for text in table_pages:
+        assert re.search(r"Photo\s+Item\s+Fruit\s+Weight", text)
+    everything = "\n".join(pages)
+    for n in range(1, 301):
+        assert f"weight: {n} lbs" in everything
+    assert f"Total weight imported (300 items): {sum(range(1, 301))} lbs" in everything
+    assert "Fruit 0 total (42 items)" in everything
