@@ -142,11 +142,12 @@ def generate_report(attachment: str | Path, title: str, paragraph: str) -> None:
 def _styles() -> dict[str, ParagraphStyle]:
     """The paragraph styles of the import report."""
     base = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=base["BodyText"], fontSize=10, leading=13)
+    body = ParagraphStyle("body", parent=base["BodyText"], fontSize=10, leading=13,
+                          spaceBefore=0)
     return {
         "title": ParagraphStyle(
             "title", parent=base["Title"], alignment=0, fontSize=22, leading=26,
-            textColor=DARK_GREEN, spaceAfter=2,
+            textColor=DARK_GREEN, spaceAfter=5,
         ),
         "subtitle": ParagraphStyle("subtitle", parent=body, textColor=GREY, spaceAfter=10),
         "h2": ParagraphStyle(
@@ -176,9 +177,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         ),
         "caption": ParagraphStyle(
             "caption", parent=body, fontSize=8.5, leading=11, alignment=TA_CENTER,
-            textColor=GREY,
+            textColor=GREY, spaceBefore=3,
         ),
-        "muted": ParagraphStyle("muted", parent=body, fontSize=8, textColor=GREY),
+        "muted": ParagraphStyle("muted", parent=body, fontSize=8, leading=10, textColor=GREY),
     }
 
 
@@ -204,8 +205,29 @@ def _summary(report: ImportReport, style: dict[str, ParagraphStyle]) -> Table:
     return table
 
 
-def weight_chart(totals: Sequence[FruitTotal], width: float = WIDTH) -> Drawing:
-    """A horizontal bar chart of the weight per fruit name, heaviest on top."""
+def photo_colour(path: Path | None) -> colors.Color | None:
+    """The colour of the fruit in a product photo: the mean of its vivid pixels, if it has some."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with PilImage.open(path) as image:
+            small = image.convert("RGB").resize((60, 40))
+    except (OSError, ValueError, SyntaxError, PilImage.DecompressionBombError):
+        return None
+    rgb, hsv = small.tobytes(), small.convert("HSV").tobytes()
+    vivid = [rgb[i : i + 3] for i in range(0, len(rgb), 3) if hsv[i + 1] > 90 and hsv[i + 2] > 40]
+    if len(vivid) < 0.03 * 60 * 40:
+        return None
+    red, green, blue = (sum(channel) / len(vivid) / 255 for channel in zip(*vivid, strict=True))
+    return colors.Color(red, green, blue)
+
+
+def weight_chart(
+    totals: Sequence[FruitTotal],
+    width: float = WIDTH,
+    colours: dict[str, colors.Color] | None = None,
+) -> Drawing:
+    """A horizontal bar chart of the weight per fruit name, heaviest on top, bars in colours."""
     ranked = sorted(totals, key=lambda total: (-total.weight, total.name.lower()))
     if len(ranked) > CHART_MAX_BARS:
         rest = ranked[CHART_MAX_BARS - 1:]
@@ -237,6 +259,9 @@ def weight_chart(totals: Sequence[FruitTotal], width: float = WIDTH) -> Drawing:
     chart.valueAxis.labelTextFormat = "%d"
     chart.bars[0].fillColor = GREEN
     chart.bars[0].strokeColor = None
+    for index, total in enumerate(reversed(ranked)):
+        if colours and total.name in colours:
+            chart.bars[(0, index)].fillColor = colours[total.name]
     chart.barWidth = bar_space * 0.62
     chart.groupSpacing = bar_space * 0.38
     chart.barLabelFormat = "%d lbs"
@@ -357,27 +382,32 @@ def _decorate(title: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
 
     def draw(canvas: Canvas, document: SimpleDocTemplate) -> None:
         width, height = PAGE
+        left, right = MARGIN + 6, width - MARGIN - 6  # in line with the frame's content
         canvas.saveState()
         canvas.setFillColor(GREEN)
         canvas.rect(0, height - 1.0 * cm, width, 1.0 * cm, stroke=0, fill=1)
         canvas.setFillColor(colors.white)
         canvas.setFont("Helvetica-Bold", 10)
-        canvas.drawString(MARGIN, height - 0.65 * cm, STORE)
+        canvas.drawString(left, height - 0.65 * cm, STORE)
         canvas.setFont("Helvetica", 9)
-        canvas.drawRightString(width - MARGIN, height - 0.65 * cm, "Supplier report")
+        canvas.drawRightString(right, height - 0.65 * cm, "Supplier report")
         canvas.setFillColor(GREY)
         canvas.setFont("Helvetica", 8)
-        canvas.drawString(MARGIN, 1.0 * cm, title)
-        canvas.drawRightString(width - MARGIN, 1.0 * cm, f"page {document.page}")
+        canvas.drawString(left, 1.0 * cm, title)
+        canvas.drawRightString(right, 1.0 * cm, f"page {document.page}")
         canvas.restoreState()
 
     return draw
 
 
 def write_import_report(path: str | Path, report: ImportReport) -> None:
-    """Write the illustrated PDF of an import: figures, a chart, every fruit, what failed."""
+    """Write the illustrated PDF of an import: figures, a chart, what failed, every fruit."""
     style = _styles()
     totals = fruit_totals(report.imported)
+    colours: dict[str, colors.Color] = {}
+    for fruit in report.imported:
+        if fruit.name not in colours and (colour := photo_colour(fruit.image)):
+            colours[fruit.name] = colour
     story: list[Flowable] = [
         Paragraph(escape_text(report.title), style["title"]),
         Paragraph("What your drop brought into the catalog of the " + STORE + ".",
@@ -385,11 +415,9 @@ def write_import_report(path: str | Path, report: ImportReport) -> None:
         _summary(report, style),
     ]
     if totals:
-        story += [
-            KeepTogether([Paragraph("Weight per fruit", style["h2"]), weight_chart(totals)]),
-        ]
-    story += [Paragraph("Fruits imported", style["h2"]), _fruit_table(report, style)]
-    if report.not_imported:
+        chart = weight_chart(totals, colours=colours)
+        story.append(KeepTogether([Paragraph("Weight per fruit", style["h2"]), chart]))
+    if report.not_imported:  # what the supplier has to act on comes before the long list
         story += [
             Paragraph("Not imported", style["h2-red"]),
             Paragraph(
@@ -399,6 +427,7 @@ def write_import_report(path: str | Path, report: ImportReport) -> None:
             Spacer(1, 0.2 * cm),
             _not_imported_table(report, style),
         ]
+    story += [Paragraph("Fruits imported", style["h2"]), _fruit_table(report, style)]
     decorate = _decorate(report.title)
     document = SimpleDocTemplate(
         str(path), pagesize=PAGE, title=report.title, author=STORE,

@@ -126,6 +126,28 @@ def test_weight_chart_folds_the_lightest_names_into_others() -> None:
     assert sum(chart.data[0]) == sum(total.weight for total in totals)
 
 
+def test_photo_colour_is_the_fruits_not_the_backdrops(tmp_path: Path) -> None:
+    """A red fruit on a pale backdrop gives red; a grey picture gives none (the chart's green)."""
+    path = tmp_path / "001.jpeg"
+    picture = Image.new("RGB", (600, 400), (240, 238, 230))
+    picture.paste((200, 30, 40), (150, 100, 450, 300))
+    picture.save(path, "JPEG")
+    colour = reports.photo_colour(path)
+    assert colour is not None
+    assert [round(c * 255 / 10) for c in colour.rgb()] == [20, 3, 4]
+    assert reports.photo_colour(catalog_jpeg(tmp_path / "002.jpeg", (128, 128, 128))) is None
+    assert reports.photo_colour(tmp_path / "missing.jpeg") is None
+
+
+def test_weight_chart_paints_each_bar_in_its_fruits_colour() -> None:
+    """A name with a colour gets it; a name without keeps the default."""
+    red = reports.colors.Color(0.8, 0.1, 0.1)
+    chart = weight_chart([FruitTotal("Apple", 1, 500), FruitTotal("Fig", 1, 50)],
+                         colours={"Apple": red}).contents[0]
+    assert chart.bars[(0, 1)].fillColor == red  # Apple, the heavier, is drawn last (on top)
+    assert chart.bars[(0, 0)].fillColor == reports.GREEN
+
+
 @pytest.fixture
 def ten_fruits(tmp_path: Path) -> list[ImportedFruit]:
     """The store's ten fruits as imported, each with its catalog image, and a second Apple."""
