@@ -8,6 +8,7 @@ is left alone unless --force. A file that is not a TIFF image is reported and th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import struct
 import sys
@@ -19,7 +20,7 @@ from PIL import Image, ImageChops
 from automation import settings
 from automation.batch import DONE, FAILED, SKIPPED, Outcome, display_name, run_each, summarize
 from automation.cli import AutomationError, ItemError, add_verbosity_flags, guarded, setup_logging
-from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix
+from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix, jpeg_name
 
 SIZE = (600, 400)
 JPEG_QUALITY = 85
@@ -49,10 +50,10 @@ ORIENTATION_TAG = 0x0112
 
 @dataclass(frozen=True)
 class Task:
-    """One conversion: a TIFF, its JPEG, and how to do it."""
+    """One conversion: a TIFF, the folder of its JPEG, and how to do it."""
 
     source: Path
-    target: Path
+    output: Path
     name: str
     force: bool = False
     max_pixels: int = MAX_PIXELS
@@ -60,7 +61,7 @@ class Task:
 
 def target_for(source: Path, output: Path) -> Path:
     """The JPEG that a TIFF becomes: NNN.tiff -> output/NNN.jpeg."""
-    return output / f"{source.stem}.jpeg"
+    return output / jpeg_name(source.stem)
 
 
 def up_to_date(source: Path, target: Path) -> bool:
@@ -119,7 +120,7 @@ def open_tiff(path: Path, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(path, formats=["TIFF"])
     except FileNotFoundError:
-        raise ItemError("it disappeared before it could be read") from None
+        raise ItemError("cannot read it: no such file (a broken link?)") from None
     except PermissionError:
         raise ItemError("cannot read it: permission denied") from None
     except DECODE_ERRORS:
@@ -141,15 +142,17 @@ def write_atomically(image: Image.Image, target: Path) -> None:
         image.save(temporary, "JPEG", quality=JPEG_QUALITY)
         os.replace(temporary, target)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder cannot even hold the attempt
+            temporary.unlink(missing_ok=True)
         raise ItemError(f"cannot write {target}: {error.strerror or error}") from None
 
 
 def convert(task: Task) -> Outcome:
     """Convert one TIFF into its catalog JPEG; never raises for a bad file."""
-    if not task.force and up_to_date(task.source, task.target):
-        return Outcome(task.name, SKIPPED)
     try:
+        target = target_for(task.source, task.output)
+        if not task.force and up_to_date(task.source, target):
+            return Outcome(task.name, SKIPPED)
         check_inside(task.source, task.source.parent)
         with open_tiff(task.source, task.max_pixels) as image:
             pages = getattr(image, "n_frames", 1)
@@ -161,7 +164,7 @@ def convert(task: Task) -> Outcome:
                 result = shrink(image, SIZE, orientation)
             except DECODE_ERRORS as error:
                 raise ItemError(f"cannot decode it ({error})") from None
-        write_atomically(result, task.target)
+        write_atomically(result, target)
     except ItemError as error:
         return Outcome(task.name, FAILED, str(error))
     note = f"has {pages} pages: converted the first" if pages > 1 else ""
@@ -194,7 +197,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Convert the TIFFs: exit 0 when all are done, 1 when some failed, 2 if it cannot run."""
     args = parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
+    setup_logging(args.verbose, args.quiet, prog=Path(__file__).name)
 
     def run() -> int:
         drop = Drop(settings.drop_dir(args.data_dir))
@@ -205,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             raise AutomationError(f"{output}: cannot create it: {error.strerror}") from None
         tasks = [
-            Task(tiff, target_for(tiff, output), display_name(tiff, drop.root), args.force,
-                 args.max_pixels)
+            Task(tiff, output, display_name(tiff, drop.root), args.force, args.max_pixels)
             for tiff in files_with_suffix(images, TIFF_SUFFIXES)
         ]
         outcomes = run_each(convert, tasks, args.jobs, "converting", args.quiet, processes=True)

@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     """Upload what is missing; exit 0 when every image is in the catalog, 1 if some failed, 2 if
     the run could not be made."""
     args = parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
+    setup_logging(args.verbose, args.quiet, prog=Path(__file__).name)
 
     def run() -> int:
         drop = Drop(settings.drop_dir(args.data_dir))

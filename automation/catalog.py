@@ -23,6 +23,7 @@ from urllib3.exceptions import (
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
+    ReadTimeoutError,
 )
 from urllib3.util.retry import Retry
 
@@ -149,9 +150,9 @@ class Catalog:
                     f"the catalog service at {self.url} is unreachable after "
                     f"{self.retries + 1} tries: {_cause(error)}"
                 ) from None
-            raise Transient(f"{method} {url}: {_cause(error)}") from None
-        except requests.exceptions.Timeout:
-            raise Transient(f"{method} {url}: no answer within {self.timeout[1]:g} s") from None
+            raise Transient(f"{method} {url}: {_cause(error, self.timeout[1])}") from None
+        except requests.exceptions.Timeout as error:
+            raise Transient(f"{method} {url}: {_cause(error, self.timeout[1])}") from None
         except requests.exceptions.RequestException as error:
             raise CatalogError(f"{method} {url}: {_cause(error)}") from None
         self._check(method, url, response)
@@ -241,9 +242,11 @@ def _never_sent(error: requests.exceptions.ConnectionError) -> bool:
     )
 
 
-def _cause(error: requests.exceptions.RequestException) -> str:
+def _cause(error: requests.exceptions.RequestException, timeout: float = 0) -> str:
     """The innermost reason of a requests error, in words, without urllib3's object reprs."""
     cause = _root_cause(error)
+    if isinstance(cause, ReadTimeoutError) or isinstance(error, requests.exceptions.ReadTimeout):
+        return f"no answer within {timeout:g} s"
     if isinstance(cause, NewConnectionError) and isinstance(cause.__cause__, OSError):
         return str(cause.__cause__.strerror or cause.__cause__).lower()
     if isinstance(cause, ProtocolError) and len(cause.args) > 1:

@@ -40,13 +40,13 @@ def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
+def setup_logging(verbose: int = 0, quiet: bool = False, prog: str | None = None) -> None:
     """Send diagnostics to stderr, one line each, prefixed with the script's name."""
     if quiet:
         level = logging.ERROR
     else:
         level = [logging.WARNING, logging.INFO][min(verbose, 1)] if verbose < 2 else logging.DEBUG
-    prog = sys.argv[0].rsplit("/", 1)[-1] or "automation"
+    prog = prog or sys.argv[0].rsplit("/", 1)[-1]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{prog}: %(levelname)s: %(message)s"))
     handler.set_name(_HANDLER_NAME)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,12 +36,15 @@ class Drop:
         return self.root / RECORD_NAME
 
     def require(self, folder: Path) -> Path:
-        """Return folder, or stop the run when it does not exist."""
-        if not folder.is_dir():
-            raise AutomationError(
-                f"{folder}: no such folder (is SUPPLIER_DATA_DIR / --data-dir right?)"
-            )
-        return folder
+        """Return folder, or stop the run when it does not exist or cannot be opened."""
+        try:
+            if folder.is_dir():
+                return folder
+        except OSError as error:
+            raise AutomationError(f"{folder}: cannot open it: {error.strerror}") from None
+        raise AutomationError(
+            f"{folder}: no such folder (is SUPPLIER_DATA_DIR / --data-dir right?)"
+        )
 
 
 def files_with_suffix(folder: Path, suffixes: set[str]) -> list[Path]:
@@ -52,13 +56,23 @@ def files_with_suffix(folder: Path, suffixes: set[str]) -> list[Path]:
     return sorted(
         path
         for path in entries
-        if path.suffix.lower() in suffixes and not path.name.startswith(".")
+        if path.suffix.lower() in suffixes
+        and not path.name.startswith(".")
+        and (path.is_file() or path.is_symlink())  # a dangling link is reported, not hidden
     )
 
 
 def jpeg_name(key: str) -> str:
-    """The catalog image name of a drop item: NNN -> NNN.jpeg."""
-    return f"{key}{JPEG_SUFFIX}"
+    """The catalog image name of a drop item: NNN -> NNN.jpeg, as the service will store it.
+
+    Django keeps an uploaded file's name only when it is made of letters, digits, '-', '_'
+    and '.', with spaces turned into '_': naming the JPEG so from the start keeps the fruit's
+    image_name and the stored file the same.
+    """
+    safe = re.sub(r"[^-\w.]", "", key.strip().replace(" ", "_"))
+    if not safe.strip("."):
+        raise ItemError(f"the name {key!r} has no letters or digits to name its image by")
+    return f"{safe}{JPEG_SUFFIX}"
 
 
 def check_inside(path: Path, folder: Path) -> None:

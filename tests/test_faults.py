@@ -1,0 +1,212 @@
+"""Faults of the network, the service and the disk, with the real service behind a fault proxy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import changeImage
+import run
+import supplier_image_upload
+from demo.processes import PROJECT, start_catalog
+from demo.proxy import CatalogProxy
+from demo.sample_drop import write_drop
+from tests.helpers import catalog_fruits, media_files, run_script
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait milliseconds instead of seconds: the waits are not what is tested."""
+    monkeypatch.setattr("automation.catalog.BACKOFF_SECONDS", 0.01)
+
+
+@pytest.fixture
+def converted(drop: Path) -> Path:
+    """The sample drop with its catalog JPEGs made."""
+    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
+    return drop
+
+
+@pytest.fixture
+def proxy(catalog) -> Iterator[CatalogProxy]:
+    """A fault proxy in front of the real service."""
+    started = CatalogProxy(catalog.url).start()
+    yield started
+    started.stop()
+
+
+def steps(drop: Path, url: str, *flags: str) -> list[int]:
+    """Upload the images, then post the fruits, in-process; return both exit codes."""
+    argv = ["--data-dir", str(drop), "--url", url, "--jobs", "1", *flags]
+    return [supplier_image_upload.main(argv), run.main(argv)]
+
+
+def test_a_service_failing_for_a_while_is_retried_without_duplicates(
+    converted: Path, catalog, proxy: CatalogProxy, capsys
+) -> None:
+    proxy.post_faults.extend([503, 503, 500])
+    assert steps(converted, proxy.url) == [0, 0]
+    assert len(media_files(catalog)) == 10
+    assert len(catalog_fruits(catalog)) == 10
+    err = capsys.readouterr().err
+    assert err.count("the service failed (503 Service Unavailable); trying again") == 2
+    assert err.count("the service failed (500 Internal Server Error); trying again") == 1
+
+
+def test_a_post_stored_whose_answer_was_lost_is_not_stored_twice(
+    converted: Path, catalog, proxy: CatalogProxy, capsys
+) -> None:
+    proxy.post_faults.extend(["lose", *[None] * 10, "lose"])  # one image, one fruit
+    assert steps(converted, proxy.url, "-v") == [0, 0]
+    assert media_files(catalog) == [f"{n:03d}.jpeg" for n in range(1, 11)]
+    assert len(catalog_fruits(catalog)) == 10
+    assert proxy.forwarded_posts == 20
+    assert capsys.readouterr().err.count("it had landed after all: not sent again") == 2
+
+
+def test_a_service_that_keeps_failing_gives_one_line_per_item_and_exit_1(
+    converted: Path, catalog, proxy: CatalogProxy, capsys
+) -> None:
+    proxy.post_faults.extend([503] * 3)  # every try of the first image
+    argv = ["--data-dir", str(converted), "--url", proxy.url, "--jobs", "1", "--retries", "2"]
+    assert supplier_image_upload.main(argv) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
+    assert errors == [
+        "supplier_image_upload.py: ERROR: images/001.jpeg: gave up after 3 tries: POST "
+        f"{proxy.url}/upload/: the service failed (503 Service Unavailable)"
+    ]
+    assert len(media_files(catalog)) == 9
+
+
+def test_lost_answers_in_a_row_store_nothing_twice(
+    converted: Path, catalog, proxy: CatalogProxy
+) -> None:
+    proxy.post_faults.extend(["lose"] * 3)
+    assert steps(converted, proxy.url, "--retries", "2") == [0, 0]
+    assert media_files(catalog) == [f"{n:03d}.jpeg" for n in range(1, 11)]
+    assert proxy.forwarded_posts == 20
+
+
+def test_a_service_that_never_answers_times_out_in_one_line(
+    converted: Path, proxy: CatalogProxy
+) -> None:
+    proxy.hang = True
+    env = {"SUPPLIER_DATA_DIR": str(converted), "CATALOG_URL": proxy.url}
+    result = run_script("run.py", "--timeout", "1", "--retries", "1", env=env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "no answer within 1 s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_token_is_one_line_and_exit_2(converted: Path, tmp_path: Path) -> None:
+    guarded = start_catalog(tmp_path / "guarded", token="the-right-token")
+    try:
+        env = {"SUPPLIER_DATA_DIR": str(converted), "CATALOG_URL": guarded.url,
+               "CATALOG_TOKEN": "a-wrong-token"}
+        result = run_script("supplier_image_upload.py", env=env)
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1
+        assert "refused (401: Invalid token.): set CATALOG_TOKEN" in result.stderr
+        assert "a-wrong-token" not in result.stderr + result.stdout
+        env["CATALOG_TOKEN"] = "the-right-token"
+        assert run_script("supplier_image_upload.py", env=env).returncode == 0
+        assert len(media_files(guarded)) == 10
+    finally:
+        guarded.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 200 KB tmpfs: room for a few JPEGs, not ten."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("needs root and mount to make a full disk")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_full_disk_fails_each_image_in_one_line_and_leaves_nothing_half_written(
+    drop: Path, small_disk: Path, capsys
+) -> None:
+    (small_disk / "filler").write_bytes(b"\0" * (180 * 1024))
+    argv = ["--data-dir", str(drop), "--output", str(small_disk), "--jobs", "1"]
+    assert changeImage.main(argv) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
+    assert errors and all("No space left on device" in line for line in errors)
+    for path in small_disk.glob("*.jpeg"):
+        assert path.read_bytes().endswith(b"\xff\xd9")  # every JPEG left there is whole
+    assert not list(small_disk.glob(".*.tmp"))
+
+
+def test_a_read_only_output_folder_is_reported(drop: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(folder)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("needs root and mount to make a read-only folder")
+    try:
+        argv = ["--data-dir", str(drop), "--output", str(folder), "--jobs", "1"]
+        assert changeImage.main(argv) == 1
+        errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
+        assert len(errors) == 10
+        assert all("Read-only file system" in line for line in errors)
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def as_unprivileged_user() -> list[str]:
+    """A command prefix that drops root, who reads every file whatever its mode."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("needs setpriv (util-linux) to run as a user that permissions apply to")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def shared_drop() -> Iterator[Path]:
+    """A sample drop that any user may open (pytest's tmp_path is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="shared-drop-"))
+    write_drop(folder, count=3, size=(300, 200))
+    for path in (folder, *folder.rglob("*")):
+        path.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_an_unreadable_tiff_is_reported_and_the_rest_go_on(shared_drop: Path) -> None:
+    drop = shared_drop
+    (drop / "images" / "002.tiff").chmod(0)
+    result = subprocess.run(
+        [*as_unprivileged_user(), sys.executable, "changeImage.py", "--data-dir", str(drop)],
+        cwd=PROJECT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "changeImage.py: ERROR: images/002.tiff: cannot read it: permission denied\n"
+    )
+    assert len(list((drop / "images").glob("*.jpeg"))) == 2
+
+
+def test_a_drop_that_cannot_be_opened_is_one_line(shared_drop: Path) -> None:
+    shared_drop.chmod(0o700)
+    result = subprocess.run(
+        [*as_unprivileged_user(), sys.executable, "run.py", "--data-dir", str(shared_drop)],
+        cwd=PROJECT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"run.py: ERROR: {shared_drop}/descriptions: cannot open it: Permission denied\n"
+    )
