@@ -58,10 +58,10 @@ class CatalogProxy:
             def log_message(self, format: str, *args: object) -> None:
                 """Quiet: the service keeps its own access log."""
 
-            def do_GET(self) -> None:  # noqa: N802 - the name is http.server's
+            def do_GET(self) -> None:
                 self.forward()
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 fault = proxy.post_faults.popleft() if proxy.post_faults else None
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if isinstance(fault, int):
