@@ -85,7 +85,7 @@ CATALOG_TOKEN_ENV = "CATALOG_TOKEN"
 SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
 
 
-def add_catalog_flags(parser: argparse.ArgumentParser, jobs: int = 4) -> None:
+def add_catalog_flags(parser: argparse.ArgumentParser, jobs: int = 8) -> None:
     """Declare the flags of the scripts that talk to the catalog service."""
     CATALOG_URL.add_to(parser, metavar="URL")
     CATALOG_TIMEOUT.add_to(parser, type=positive_float, metavar="SECONDS")

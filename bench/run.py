@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Benchmark the project against the naive way, in the same run: conversion, uploads, scaling.
+
+Each way runs as its own process, as an operator runs it; the ways alternate over several
+rounds, and the tables give medians of the whole-process wall time and the peak memory (the
+largest resident set of the process and its workers). Drops are generated under bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from demo.processes import PROJECT, start_catalog
+from demo.proxy import CatalogProxy
+from demo.sample_drop import write_drop
+
+OUT = PROJECT / "bench" / "out"
+PYTHON = sys.executable
+UPLOAD_STEPS = ("supplier_image_upload.py", "run.py")
+
+
+@dataclass
+class Way:
+    """One way of doing a job, and what its rounds measured."""
+
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    peak_kb: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        """The median wall time, in seconds."""
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mb(self) -> float:
+        """The largest peak resident set of any round, in MB."""
+        return max(self.peak_kb) / 1024
+
+    def add(self, seconds: float, peak_kb: int) -> None:
+        """Keep one round's measures."""
+        self.seconds.append(seconds)
+        self.peak_kb.append(peak_kb)
+
+
+def measure(commands: list[list[str]]) -> tuple[float, int]:
+    """Run commands one after the other; return their wall time and largest peak memory (KB)."""
+    started = time.perf_counter()
+    peak = 0
+    for command in commands:
+        process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}")
+        peak = max(peak, usage.ru_maxrss)  # Linux: KB, the largest of the process tree
+    return time.perf_counter() - started, peak
+
+
+def ensure_drop(folder: Path, count: int, size: tuple[int, int], compression: str | None) -> Path:
+    """A generated drop of count products, made once and kept under bench/out/."""
+    stamp = folder / f".made-{count}-{size[0]}x{size[1]}-{compression}"
+    if not stamp.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"generating {count} photos of {size[0]}x{size[1]} in {folder} ...", flush=True)
+        write_drop(folder, count=count, size=size, compression=compression)
+        stamp.touch()
+    return folder
+
+
+def fresh_folder(folder: Path) -> Path:
+    """An empty folder."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def conversion_table(title: str, naive: Way, project: Way) -> str:
+    """The conversion comparison, as markdown."""
+    lines = [f"### {title}", "", "| way | median | speed-up | peak memory |",
+             "| --- | --- | --- | --- |"]
+    for way in (naive, project):
+        lines.append(f"| {way.name} | {way.median:.2f} s | {naive.median / way.median:.1f}x "
+                     f"| {way.peak_mb:.0f} MB |")
+    return "\n".join([*lines, ""])
+
+
+def bench_conversion(count: int, rounds: int) -> str:
+    """changeImage.py against open/convert/resize/save one by one, on both TIFF compressions."""
+    sections = []
+    output = OUT / "converted"
+    for label, compression in (("uncompressed TIFF", None), ("LZW TIFF", "tiff_lzw")):
+        size = (3000, 2000)
+        drop = ensure_drop(OUT / f"convert-{compression or 'raw'}", count, size, compression)
+        naive = Way("naive: open, convert(RGB), resize, save, one by one")
+        project = Way("changeImage.py: transparency on white, all CPUs")
+        for _ in range(rounds):
+            fresh_folder(output)
+            naive.add(*measure([[PYTHON, "bench/naive_convert.py", str(drop / "images"),
+                                 str(output)]]))
+            fresh_folder(output)
+            project.add(*measure([[PYTHON, "changeImage.py", "--data-dir", str(drop),
+                                   "--output", str(output), "-q"]]))
+        title = f"Converting {count} store-shaped photos (3000x2000 RGBA), {label}"
+        sections.append(conversion_table(title, naive, project))
+    return "\n".join(sections)
+
+
+@contextmanager
+def fresh_catalog(delay: float = 0.0) -> Iterator[str]:
+    """A catalog service with an empty database, behind a delaying proxy when delay > 0."""
+    server = start_catalog(fresh_folder(OUT / "catalog"), workers=2, threads=8)
+    proxy = CatalogProxy(server.url, delay=delay).start() if delay else None
+    try:
+        yield proxy.url if proxy else server.url
+    finally:
+        if proxy:
+            proxy.stop()
+        server.stop()
+
+
+def upload_commands(drop: Path, url: str, jobs: int) -> list[list[str]]:
+    """The project's two upload steps, as the operator runs them."""
+    return [[PYTHON, step, "--data-dir", str(drop), "--url", url, "--jobs", str(jobs), "-q"]
+            for step in UPLOAD_STEPS]
+
+
+def upload_table(title: str, items: int, naive: Way, project: Way) -> str:
+    """The upload comparison, in items per second, as markdown."""
+    lines = [f"### {title}", "", "| way | median | items/s | speed-up | peak memory |",
+             "| --- | --- | --- | --- | --- |"]
+    for way in (naive, project):
+        lines.append(f"| {way.name} | {way.median:.2f} s | {items / way.median:.0f} "
+                     f"| {naive.median / way.median:.1f}x | {way.peak_mb:.0f} MB |")
+    return "\n".join([*lines, ""])
+
+
+def bench_uploads(count: int, rounds: int, jobs: int) -> str:
+    """Both upload steps against fresh requests one at a time, with and without a round trip."""
+    drop = ensure_drop(OUT / "uploads", count, (600, 400), None)
+    subprocess.run([PYTHON, "changeImage.py", "--data-dir", str(drop), "-q"], cwd=PROJECT,
+                   check=True)
+    sections = []
+    for label, delay in (("plain loopback", 0.0), ("a service answering after 50 ms", 0.05)):
+        naive = Way("naive: a fresh requests.post per request, one at a time")
+        project = Way(f"supplier_image_upload.py then run.py, --jobs {jobs}")
+        for _ in range(rounds):
+            with fresh_catalog(delay) as url:
+                naive.add(*measure([[PYTHON, "bench/naive_upload.py", str(drop), url]]))
+            (drop / "catalog-record.jsonl").unlink(missing_ok=True)
+            with fresh_catalog(delay) as url:
+                project.add(*measure(upload_commands(drop, url, jobs)))
+        title = f"Uploading {count} images and {count} descriptions, {label}"
+        sections.append(upload_table(title, 2 * count, naive, project))
+    return "\n".join(sections)
+
+
+def bench_scaling(sizes: list[int], jobs: int) -> str:
+    """The whole import on growing drops: time should grow linearly, memory not at all."""
+    lines = ["### The whole import on growing drops (750x500 photos, plain loopback)", "",
+             "| items | convert | upload images | post fruits | whole import | each item more "
+             "| peak memory |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    previous = (0, 0.0)
+    for count in sizes:
+        drop = ensure_drop(OUT / f"scale-{count}", count, (750, 500), None)
+        for jpeg in (drop / "images").glob("*.jpeg"):
+            jpeg.unlink()
+        (drop / "catalog-record.jsonl").unlink(missing_ok=True)
+        convert = measure([[PYTHON, "changeImage.py", "--data-dir", str(drop), "-q"]])
+        with fresh_catalog() as url:
+            upload, post = (measure([command]) for command in upload_commands(drop, url, jobs))
+        total = convert[0] + upload[0] + post[0]
+        peak = max(convert[1], upload[1], post[1]) / 1024
+        marginal = (total - previous[1]) / (count - previous[0]) * 1000
+        lines.append(f"| {count} | {convert[0]:.2f} s | {upload[0]:.2f} s | {post[0]:.2f} s "
+                     f"| {total:.2f} s | {marginal:.1f} ms | {peak:.0f} MB |")
+        previous = (count, total)
+    return "\n".join([*lines, ""])
+
+
+def machine() -> str:
+    """The machine and software the figures come from."""
+    import PIL
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{date.today():%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"{memory:.0f} GiB, Python {platform.python_version()}, Pillow {PIL.__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks asked for and print a markdown report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=24, help="photos to convert (24)")
+    parser.add_argument("--upload-count", type=int, default=200, help="items to upload (200)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of each way (5)")
+    parser.add_argument("--jobs", type=int, default=8, help="--jobs of the upload steps (8)")
+    parser.add_argument("--only", choices=("convert", "upload", "scaling"), action="append",
+                        help="run only this part; may be repeated (default: all)")
+    parser.add_argument("--scaling", type=int, nargs="+", default=[10, 100, 1000],
+                        help="drop sizes of the scaling run (10 100 1000)")
+    parser.add_argument("--write", type=Path, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    parts = args.only or ["convert", "upload", "scaling"]
+    report = [f"Measured {machine()}.", ""]
+    if "convert" in parts:
+        report.append(bench_conversion(args.count, args.rounds))
+    if "upload" in parts:
+        report.append(bench_uploads(args.upload_count, args.rounds, args.jobs))
+    if "scaling" in parts:
+        report.append(bench_scaling(args.scaling, args.jobs))
+    text = "\n".join(report)
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
