@@ -77,10 +77,11 @@ def parse_description(text: str) -> Description:
     if len(lines) < 2 or not lines[1]:
         raise DescriptionError("line 2 should be the weight, like '500 lbs'")
     name, weight_text, *rest = lines
+    weight = parse_weight(weight_text)
     description = "\n".join(rest).strip()
     if not description:
         raise DescriptionError("there is no description after the weight (line 3 on)")
-    return Description(name=name, weight=parse_weight(weight_text), description=description)
+    return Description(name=name, weight=weight, description=description)
 
 
 def decode(data: bytes) -> str:
