@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from selenium.common.exceptions import NoAlertPresentException
 
 from demo.sample_drop import FRUITS
 from tests.helpers import run_script
@@ -54,3 +56,22 @@ def test_every_product_shows_with_its_image_loaded(drop: Path, catalog, browser)
         assert fruit.name in text
         assert f"Weight: {fruit.weight} lbs" in text
         assert " ".join(fruit.description.split()) in " ".join(text.split())
+
+
+def test_what_a_supplier_wrote_is_shown_as_text_and_never_runs(catalog, browser) -> None:
+    hostile = [
+        {"name": "<script>window.__xss = 1</script>", "weight": 1,
+         "description": "<script>alert(1); window.__xss = 2</script>", "image_name": "1.jpeg"},
+        {"name": "<img src=x onerror='window.__xss = 3'>", "weight": 2,
+         "description": "Salt & Pepper <Special>", "image_name": "x\" onerror=\"window.__xss=4"},
+    ]
+    for fruit in hostile:
+        requests.post(f"{catalog.url}/fruits/", json=fruit, timeout=10).raise_for_status()
+    browser.get(f"{catalog.url}/")
+    assert browser.execute_script("return window.__xss;") is None
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - reading it is the check
+    text = browser.execute_script("return document.body.innerText;")
+    for fruit in hostile:
+        assert fruit["name"] in text
+        assert fruit["description"] in text
