@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import pty
 import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 import changeImage
+from demo.processes import PROJECT
 from demo.sample_drop import FRUITS, photo
 
 
@@ -260,3 +267,23 @@ def test_bad_flags_exit_2(capsys) -> None:
         changeImage.main(["--jobs", "0"])
     assert exit_info.value.code == 2
     assert "--jobs: must be 1 or more" in capsys.readouterr().err
+
+
+def test_progress_shows_at_a_terminal_and_never_under_cron(drop: Path) -> None:
+    command = [sys.executable, "changeImage.py", "--data-dir", str(drop), "--force"]
+    main_side, terminal_side = pty.openpty()
+    fcntl.ioctl(terminal_side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with os.fdopen(main_side, "rb", buffering=0) as terminal:
+        at_terminal = subprocess.run(command, cwd=PROJECT, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=terminal_side, timeout=120)
+        os.close(terminal_side)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once everything written was read
+            while chunk := terminal.read(4096):
+                shown += chunk
+    assert at_terminal.returncode == 0
+    assert b"converting: 100%" in shown
+    under_cron = subprocess.run(command, cwd=PROJECT, capture_output=True, timeout=120)
+    assert under_cron.returncode == 0
+    assert under_cron.stderr == b""
+    assert under_cron.stdout == b"10 converted, 0 already up to date, 0 failed\n"
