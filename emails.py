@@ -46,9 +46,12 @@ class SmtpSettings:
     @classmethod
     def from_env(cls) -> SmtpSettings:
         """The settings of the environment (SMTP_HOST, SMTP_PORT, ...), defaults elsewhere."""
+        port = settings.SMTP_PORT.value()
+        if not port.isdigit():
+            raise MailError(f"SMTP_PORT is not a port number: {port!r}")
         return cls(
             host=settings.SMTP_HOST.value(),
-            port=int(settings.SMTP_PORT.value()),
+            port=int(port),
             security=settings.SMTP_SECURITY.value(),
             user=settings.SMTP_USER.value(),
             ca_file=settings.SMTP_CA_FILE.value(),
@@ -113,14 +116,14 @@ def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
     return context
 
 
-def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+def _connect(smtp: SmtpSettings, timeout: float) -> smtplib.SMTP:
     """An open, secured and logged-in SMTP connection."""
     if smtp.security == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
-            smtp.host, smtp.port, timeout=TIMEOUT_SECONDS, context=_tls_context(smtp)
+            smtp.host, smtp.port, timeout=timeout, context=_tls_context(smtp)
         )
     else:
-        client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT_SECONDS)
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
     try:
         if smtp.security == "starttls":
             client.starttls(context=_tls_context(smtp))
@@ -172,7 +175,10 @@ def _hang_up(client: smtplib.SMTP) -> None:
 
 
 def send_email(
-    message: EmailMessage, smtp: SmtpSettings | None = None, attempts: int = SEND_ATTEMPTS
+    message: EmailMessage,
+    smtp: SmtpSettings | None = None,
+    attempts: int = SEND_ATTEMPTS,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> None:
     """Send a message; retry a passing failure with backoff, then raise MailError."""
     smtp = smtp or SmtpSettings.from_env()
@@ -180,7 +186,7 @@ def send_email(
         raise MailError(f"SMTP_USER is {smtp.user!r} but SMTP_PASSWORD is not in the environment")
     for attempt in range(1, attempts + 1):
         try:
-            client = _connect(smtp)
+            client = _connect(smtp, timeout)
             try:
                 client.send_message(message)
             finally:
@@ -196,7 +202,7 @@ def send_email(
                 raise MailError(f"cannot send mail through {smtp}{tries}: "
                                 f"{_describe(error)}") from None
             delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
-            log.warning("mail through %s failed (%s); trying again in %.0f s",
+            log.warning("mail through %s failed (%s); trying again in %g s",
                         smtp, _describe(error), delay)
             time.sleep(delay)
 

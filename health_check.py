@@ -53,7 +53,6 @@ PROBE_TIMEOUT = 5.0
 BODY = "Please check your system and resolve the issue as soon as possible."
 CRON_TAG = "# fruit-catalog-health-check"
 OUTBOX_LIMIT = 100
-LOG_FILE_HANDLER = "health-check-log-file"
 STATE_VERSION = 1
 
 OK = "ok"
@@ -534,7 +533,7 @@ def mailer(args: argparse.Namespace) -> Callable[[str, str], None]:
 
     def send(subject: str, body: str) -> None:
         send_email(generate_error_report(args.sender, args.recipient, subject, body), smtp,
-                   attempts=1)
+                   attempts=1, timeout=args.probe_timeout)
 
     return send
 
@@ -774,36 +773,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_log_file(path: str | None, verbose: int) -> None:
-    """Also log to a file: warnings and errors always (even with --quiet), info with -v."""
-    if not path:
-        return
-    file_level = logging.INFO if verbose else logging.WARNING
-    root = logging.getLogger()
-    for old in [handler for handler in root.handlers if handler.get_name() == LOG_FILE_HANDLER]:
-        root.removeHandler(old)  # a second main() in one process (the tests) replaces ours
-        old.close()
-    for handler in root.handlers:
-        if handler.get_name() == cli._HANDLER_NAME:
-            handler.setLevel(root.level)  # stderr keeps the level -q or -v gave it
-    try:
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(Path(path).expanduser(), encoding="utf-8")
-    except OSError as error:
-        log.error("%s: cannot open the log file: %s", path, error.strerror)
-        return
-    handler.setFormatter(logging.Formatter("%(asctime)s health_check: %(levelname)s: %(message)s"))
-    handler.setLevel(file_level)
-    handler.set_name(LOG_FILE_HANDLER)
-    root.addHandler(handler)
-    root.setLevel(min(root.level, file_level))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Check once (or install the cron entry); exit 0 healthy, 1 failing, 2 could not check."""
     args = parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
-    setup_log_file(args.log_file, args.verbose)
+    setup_logging(args.verbose, args.quiet, prog=SCRIPT.name, log_file=args.log_file)
 
     def run() -> int:
         nonlocal args

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 OK = 0
@@ -17,6 +18,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _HANDLER_NAME = "automation-stderr"
+_FILE_HANDLER_NAME = "automation-log-file"
 
 
 class AutomationError(Exception):
@@ -40,21 +42,45 @@ def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def setup_logging(verbose: int = 0, quiet: bool = False, prog: str | None = None) -> None:
-    """Send diagnostics to stderr, one line each, prefixed with the script's name."""
+def setup_logging(
+    verbose: int = 0, quiet: bool = False, prog: str | None = None, log_file: str | None = None
+) -> None:
+    """Send diagnostics to stderr, one line each, prefixed with the script's name.
+
+    With log_file, they also go there with the time: warnings and errors always (even with
+    --quiet, which is how cron runs), everything with -v.
+    """
     if quiet:
         level = logging.ERROR
     else:
         level = [logging.WARNING, logging.INFO][min(verbose, 1)] if verbose < 2 else logging.DEBUG
     prog = prog or sys.argv[0].rsplit("/", 1)[-1]
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() in (_HANDLER_NAME, _FILE_HANDLER_NAME)]:
+        root.removeHandler(old)  # a second main() in one process (the tests) replaces ours only
+        old.close()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{prog}: %(levelname)s: %(message)s"))
     handler.set_name(_HANDLER_NAME)
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
-        root.removeHandler(old)  # a second main() in one process (the tests) replaces ours only
+    handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(level)
+    if log_file:
+        file_level = logging.INFO if verbose else logging.WARNING
+        try:
+            path = Path(log_file).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            to_file = logging.FileHandler(path, encoding="utf-8")
+        except OSError as error:
+            log.error("%s: cannot open the log file: %s", log_file, error.strerror)
+        else:
+            to_file.setFormatter(
+                logging.Formatter(f"%(asctime)s {prog}: %(levelname)s: %(message)s")
+            )
+            to_file.set_name(_FILE_HANDLER_NAME)
+            to_file.setLevel(file_level)
+            root.addHandler(to_file)
+            root.setLevel(min(level, file_level))
     # urllib3 logs every retry at WARNING with a repr of the exception: ours say it better.
     logging.getLogger("urllib3").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -22,6 +23,20 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the tester's own settings out of every test."""
     for name in CONTRACT_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """A script's main() sets up the root logger (-q: errors only); undo it after each test,
+    so that no later test misses a warning in caplog, whatever the order."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
 
 
 @pytest.fixture

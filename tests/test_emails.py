@@ -47,16 +47,6 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def restore_root_log_level() -> Iterator[None]:
-    """main() sets the root logger's level for its process (-q: errors only); undo it, so that
-    no later test, in this file or another, misses a warning in caplog."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    root.setLevel(level)
-
-
-@pytest.fixture(autouse=True)
 def quiet_server_log() -> Iterator[None]:
     """Keep aiosmtpd's own debug log (the server's, not ours) out of what the tests read."""
     server_log = logging.getLogger("mail.log")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import logging
 import os
 import shlex
 import shutil
@@ -65,20 +64,6 @@ LOCALHOST_ALERT = "Error - localhost cannot be resolved to 127.0.0.1"
 MEMORY_OK = "OK - Available memory is back above 500MB"
 # Thresholds no machine crosses, so that a real reading fails only where a test forces it.
 NEVER = ("--cpu-max-percent", "100", "--disk-min-free-percent", "0", "--memory-min-mb", "0")
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    """main() sets up the root logger for its process (-q: errors only); undo it, so that no
-    later test, in this file or another, misses a warning in caplog."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    root.setLevel(level)
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
 
 
 # The judge: a pure function of a reading and the limit in force.

@@ -7,9 +7,7 @@ service; for the glue, it is written with UploadRecord. Mail goes to a real aios
 from __future__ import annotations
 
 import io
-import logging
 import re
-from collections.abc import Iterator
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
@@ -43,16 +41,6 @@ TOTAL = sum(fruit.weight for fruit in FRUITS)  # 2790
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retry mail without the real waits."""
     monkeypatch.setattr(emails, "BACKOFF_SECONDS", 0.01)
-
-
-@pytest.fixture(autouse=True)
-def restore_root_log_level() -> Iterator[None]:
-    """main() sets the root logger's level for its process (-q: errors only); undo it, so that
-    no later test, in this file or another, misses a warning in caplog."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    root.setLevel(level)
 
 
 def record_events(drop: Path, url: str, *events: tuple[str, str, str, dict[str, Any]]) -> None:
