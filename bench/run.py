@@ -15,7 +15,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,18 +54,18 @@ class Way:
         self.peak_kb.append(peak_kb)
 
 
-def measure(commands: list[list[str]]) -> tuple[float, int]:
+def measure(commands: list[list[str]], env: dict[str, str] | None = None) -> tuple[float, int]:
     """Run commands one after the other; return their wall time and largest peak memory (KB)."""
-    started = time.perf_counter()
-    peak = 0
+    total, peak = 0.0, 0
     for command in commands:
-        process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}")
-        peak = max(peak, usage.ru_maxrss)  # Linux: KB, the largest of the process tree
-    return time.perf_counter() - started, peak
+        done = subprocess.run([PYTHON, "bench/peak.py", *command], cwd=PROJECT,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+        if done.returncode != 0:
+            raise SystemExit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr}")
+        seconds, kb = done.stderr.split()[-2:]
+        total += float(seconds)
+        peak = max(peak, int(kb))
+    return total, peak
 
 
 def ensure_drop(folder: Path, count: int, size: tuple[int, int], compression: str | None) -> Path:
@@ -87,12 +86,12 @@ def fresh_folder(folder: Path) -> Path:
     return folder
 
 
-def conversion_table(title: str, naive: Way, project: Way) -> str:
-    """The conversion comparison, as markdown."""
+def conversion_table(title: str, ways: list[Way]) -> str:
+    """The conversion comparison, the first way being the baseline, as markdown."""
     lines = [f"### {title}", "", "| way | median | speed-up | peak memory |",
              "| --- | --- | --- | --- |"]
-    for way in (naive, project):
-        lines.append(f"| {way.name} | {way.median:.2f} s | {naive.median / way.median:.1f}x "
+    for way in ways:
+        lines.append(f"| {way.name} | {way.median:.2f} s | {ways[0].median / way.median:.1f}x "
                      f"| {way.peak_mb:.0f} MB |")
     return "\n".join([*lines, ""])
 
@@ -104,17 +103,23 @@ def bench_conversion(count: int, rounds: int) -> str:
     for label, compression in (("uncompressed TIFF", None), ("LZW TIFF", "tiff_lzw")):
         size = (3000, 2000)
         drop = ensure_drop(OUT / f"convert-{compression or 'raw'}", count, size, compression)
-        naive = Way("naive: open, convert(RGB), resize, save, one by one")
-        project = Way("changeImage.py: transparency on white, all CPUs")
+        project = [PYTHON, "changeImage.py", "--data-dir", str(drop), "--output", str(output),
+                   "-q"]
+        ways = {
+            "naive: open, convert(RGB), resize, save, one by one":
+                ([PYTHON, "bench/naive_convert.py", str(drop / "images"), str(output)], {}),
+            "changeImage.py: transparency on white, all CPUs": (project, {}),
+        }
+        if compression:  # what changeImage.cache_freed_blocks brings, shown by turning it off
+            ways["changeImage.py without Pillow's block cache"] = (
+                project, {"PILLOW_BLOCKS_MAX": "0"})
+        measured = [Way(name) for name in ways]
         for _ in range(rounds):
-            fresh_folder(output)
-            naive.add(*measure([[PYTHON, "bench/naive_convert.py", str(drop / "images"),
-                                 str(output)]]))
-            fresh_folder(output)
-            project.add(*measure([[PYTHON, "changeImage.py", "--data-dir", str(drop),
-                                   "--output", str(output), "-q"]]))
+            for way, (command, env) in zip(measured, ways.values(), strict=True):
+                fresh_folder(output)
+                way.add(*measure([command], env))
         title = f"Converting {count} store-shaped photos (3000x2000 RGBA), {label}"
-        sections.append(conversion_table(title, naive, project))
+        sections.append(conversion_table(title, measured))
     return "\n".join(sections)
 
 

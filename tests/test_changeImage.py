@@ -287,3 +287,37 @@ def test_progress_shows_at_a_terminal_and_never_under_cron(drop: Path) -> None:
     assert under_cron.returncode == 0
     assert under_cron.stderr == b""
     assert under_cron.stdout == b"10 converted, 0 already up to date, 0 failed\n"
+
+
+@pytest.mark.parametrize(("compression", "blocks"), [("raw", 0), ("tiff_lzw", 2)])
+def test_freed_blocks_are_cached_for_compressed_tiffs_only(
+    images: Path, monkeypatch: pytest.MonkeyPatch, compression: str, blocks: int
+) -> None:
+    monkeypatch.delenv("PILLOW_BLOCKS_MAX", raising=False)
+    before = Image.core.get_blocks_max()
+    try:
+        make_tiff(images / "001.tiff", compression=compression)
+        assert convert(images) == 0
+        assert Image.core.get_blocks_max() == blocks
+    finally:
+        Image.core.set_blocks_max(before)
+
+
+def test_the_conversion_does_without_the_block_cache_setter(
+    images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(Image.core, "set_blocks_max")
+    make_tiff(images / "001.tiff", compression="tiff_lzw")
+    assert convert(images) == 0
+    with Image.open(images / "001.jpeg") as image:
+        assert (image.size, image.mode) == ((600, 400), "RGB")
+
+
+def test_the_operators_own_block_setting_is_left_alone(
+    images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PILLOW_BLOCKS_MAX", "5")
+    before = Image.core.get_blocks_max()
+    make_tiff(images / "001.tiff", compression="tiff_lzw")
+    assert convert(images) == 0
+    assert Image.core.get_blocks_max() == before
