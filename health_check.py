@@ -704,25 +704,6 @@ def load_env_file(path: Path) -> None:
         os.environ.setdefault(name, value)
 
 
-def percent(text: str) -> float:
-    """argparse type: a number from 0 to 100."""
-    value = non_negative(text)
-    if value > 100:
-        raise argparse.ArgumentTypeError(f"a percentage is at most 100: {text}")
-    return value
-
-
-def non_negative(text: str) -> float:
-    """argparse type: a number of 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line, with defaults from the environment."""
     parser = argparse.ArgumentParser(
@@ -732,15 +713,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                "read and give it with --env-file.",
     )
     limits = parser.add_argument_group("checks")
-    limits.add_argument("--cpu-max-percent", type=percent, default=CPU_MAX_PERCENT,
+    limits.add_argument("--cpu-max-percent", type=settings.percent, default=CPU_MAX_PERCENT,
                         metavar="PERCENT", help="alert when CPU usage is over this "
                         "(default %(default)g)")
-    limits.add_argument("--disk-min-free-percent", type=percent, default=DISK_MIN_FREE_PERCENT,
+    limits.add_argument("--disk-min-free-percent", type=settings.percent,
+                        default=DISK_MIN_FREE_PERCENT,
                         metavar="PERCENT", help="alert when the free space on --disk-path is "
                         "less than this percentage of its size (default %(default)g)")
     limits.add_argument("--disk-path", default=DISK_PATH, metavar="PATH",
                         help="the file system whose free space is checked (default %(default)s)")
-    limits.add_argument("--memory-min-mb", type=non_negative, default=MEMORY_MIN_MB,
+    limits.add_argument("--memory-min-mb", type=settings.non_negative_float, default=MEMORY_MIN_MB,
                         metavar="MB", help="alert when available memory is less than this, in "
                         "MB of 1024*1024 bytes (default %(default)g)")
     limits.add_argument("--url", metavar="URL", help="also check that the catalog service at "
@@ -752,7 +734,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         metavar="SECONDS", help="give up on name resolution, the disk and the "
                         "catalog after this long (default %(default)g)")
     alerts = parser.add_argument_group("alerts")
-    alerts.add_argument("--remind-minutes", type=non_negative, default=REMIND_MINUTES,
+    alerts.add_argument("--remind-minutes", type=settings.non_negative_float,
+                        default=REMIND_MINUTES,
                         metavar="MINUTES", help="while a check keeps failing, remind at most "
                         "this often; 0: never (default %(default)g)")
     settings.HEALTH_STATE_FILE.add_to(alerts, metavar="FILE")

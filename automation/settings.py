@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -115,34 +117,33 @@ def drop_dir(value: str) -> Path:
     return Path(value).expanduser()
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer of 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
-    return value
+def number_type(
+    convert: Callable[[str], Any], low: float, high: float | None = None, above: bool = False
+) -> Callable[[str], Any]:
+    """An argparse type: a finite number (int or float) from low, or above it, up to high."""
+    what = "a whole number" if convert is int else "a number"
+    if above:
+        rule = f"above {low:g}"
+    elif high is None:
+        rule = f"{low:g} or more"
+    else:
+        rule = f"from {low:g} to {high:g}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        too_high = high is not None and value > high
+        if not math.isfinite(value) or value < low or (above and value == low) or too_high:
+            raise argparse.ArgumentTypeError(f"must be {rule}: {text}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer of 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0: {text}")
-    return value
+positive_int = number_type(int, 1)
+non_negative_int = number_type(int, 0)
+positive_float = number_type(float, 0, above=True)
+non_negative_float = number_type(float, 0)
+percent = number_type(float, 0, 100)

@@ -501,7 +501,7 @@ def test_a_log_file_gets_the_problems_and_stderr_only_errors(tmp_path: Path, mai
 def test_bad_flags_exit_2() -> None:
     done = run_script("health_check.py", "--cpu-max-percent", "120")
     assert done.returncode == 2
-    assert "a percentage is at most 100" in done.stderr
+    assert "must be from 0 to 100" in done.stderr
 
 
 # Cron: the entry, the crontab edits, and a real daemon.
