@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,8 @@ from automation.cli import ItemError, add_verbosity_flags, guarded, setup_loggin
 from automation.descriptions import read_description
 from automation.drop import DESCRIPTION_SUFFIX, Drop, check_inside, files_with_suffix, jpeg_name
 from automation.record import FRUIT, IMAGE, Decision, UploadRecord, decide, sha256_of
+
+log = logging.getLogger(__name__)
 
 
 def fingerprint(fruit: dict[str, Any]) -> str:
@@ -140,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         drop = Drop(settings.drop_dir(args.data_dir))
         descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
+        if not descriptions:
+            log.warning("%s: no %s descriptions to post", drop.descriptions, DESCRIPTION_SUFFIX)
         with UploadRecord(drop.record, args.url) as record, open_catalog(args) as catalog:
             importer = Importer(drop, catalog, record, attempts=args.retries + 1)
             outcomes = run_each(importer.post_one, descriptions, args.jobs, "posting", args.quiet)

@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         drop = Drop(settings.drop_dir(args.data_dir))
         folder = drop.require(args.images or drop.images)
         images = files_with_suffix(folder, {JPEG_SUFFIX})
+        if not images:
+            log.warning("%s: no %s images to upload (has changeImage.py run?)", folder, JPEG_SUFFIX)
         warn_undescribed(images, drop)
         with UploadRecord(drop.record, args.url) as record, open_catalog(args) as catalog:
             catalog.fruits()  # fails fast, in one line, when the service is unreachable

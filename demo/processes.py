@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -60,7 +61,7 @@ def _spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Pop
         )
 
 
-def _wait_until(ready: callable, server: Server, what: str, timeout: float) -> None:
+def _wait_until(ready: Callable[[], bool], server: Server, what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -153,3 +153,9 @@ def test_an_unreachable_service_is_one_line_and_exit_2(drop: Path, capsys) -> No
 def test_a_missing_descriptions_folder_is_exit_2(tmp_path: Path, capsys) -> None:
     assert post(tmp_path, "http://127.0.0.1:9") == 2
     assert "descriptions: no such folder" in capsys.readouterr().err
+
+
+def test_nothing_to_post_is_said(tmp_path: Path, catalog, capsys) -> None:
+    (tmp_path / "descriptions").mkdir()
+    assert post(tmp_path, catalog.url) == 0
+    assert "descriptions: no .txt descriptions to post" in capsys.readouterr().err

@@ -112,3 +112,10 @@ def test_the_url_and_token_come_from_the_environment(converted: Path, catalog, m
     monkeypatch.setenv("SUPPLIER_DATA_DIR", str(converted))
     assert supplier_image_upload.main([]) == 0
     assert len(media_files(catalog)) == 10
+
+
+def test_nothing_to_upload_is_said(drop: Path, catalog, capsys) -> None:
+    assert upload(drop, catalog.url) == 0
+    captured = capsys.readouterr()
+    assert "images: no .jpeg images to upload (has changeImage.py run?)" in captured.err
+    assert captured.out == "0 uploaded, 0 already in the catalog, 0 failed\n"
