@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from automation import settings
-from automation.batch import DONE, FAILED, SKIPPED, Outcome, display_name, run_each, summarize
+from automation.batch import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    Outcome,
+    already_landed,
+    display_name,
+    run_each,
+    summarize,
+)
 from automation.catalog import Catalog, Rejected, deliver, open_catalog
 from automation.cli import ItemError, add_verbosity_flags, guarded, setup_logging
 from automation.descriptions import read_description
@@ -78,14 +87,9 @@ class Importer:
         digest = fingerprint(fruit)
         entry = self.record.entry(FRUIT, key)
         decision = decide(entry, digest)
-        if decision is Decision.SKIP:
-            return Outcome(item, SKIPPED)
-        if decision is Decision.CHANGED:
-            return Outcome(
-                item, SKIPPED,
-                f"changed since it was posted ({entry['at']}, fruit id {entry.get('id')}); "
-                "the catalog keeps the first version (the service cannot update a fruit)",
-            )
+        landed = already_landed(decision, item, entry, "the service cannot update a fruit")
+        if landed:
+            return landed
         if decision is Decision.CHECK:
             found = find_landed(self.fruits_at_start, fruit, entry.get("since_id", 0))
             if found:

@@ -14,7 +14,16 @@ from functools import partial
 from pathlib import Path
 
 from automation import settings
-from automation.batch import DONE, FAILED, SKIPPED, Outcome, display_name, run_each, summarize
+from automation.batch import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    Outcome,
+    already_landed,
+    display_name,
+    run_each,
+    summarize,
+)
 from automation.catalog import Catalog, Rejected, deliver, open_catalog
 from automation.cli import ItemError, add_verbosity_flags, guarded, setup_logging
 from automation.drop import DESCRIPTION_SUFFIX, JPEG_SUFFIX, Drop, check_inside, files_with_suffix
@@ -44,14 +53,9 @@ def upload_one(
     digest = sha256_of(data)
     entry = record.entry(IMAGE, path.name)
     decision = decide(entry, digest)
-    if decision is Decision.SKIP:
-        return Outcome(item, SKIPPED)
-    if decision is Decision.CHANGED:
-        return Outcome(
-            item, SKIPPED,
-            f"changed since it was uploaded ({entry['at']}); the catalog keeps the first one "
-            "(the service cannot replace an image)",
-        )
+    landed = already_landed(decision, item, entry, "the service cannot replace an image")
+    if landed:
+        return landed
     if decision is Decision.CHECK and has_landed(catalog, path.name, digest):
         record.add(IMAGE, path.name, "done", sha256=digest, file=item)
         return Outcome(item, SKIPPED, "its upload had landed before: recorded, not sent again")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from automation.cli import ITEMS_FAILED, OK, progress
+from automation.record import Decision
 
 T = TypeVar("T")
 
@@ -73,6 +74,19 @@ def run_each(
         return [tell(outcome) for outcome in progress(done, len(items), what, quiet)]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def already_landed(decision: Decision, item: str, entry: dict | None, why: str) -> Outcome | None:
+    """The outcome of an item the catalog already holds (skipped, with a warning if its file
+    changed since: the service cannot take it again), or None when it must be sent."""
+    if decision is Decision.SKIP:
+        return Outcome(item, SKIPPED)
+    if decision is Decision.CHANGED and entry is not None:
+        return Outcome(
+            item, SKIPPED,
+            f"changed since it landed ({entry['at']}); the catalog keeps the first version ({why})",
+        )
+    return None
 
 
 def summarize(outcomes: Iterable[Outcome], done: str, skipped: str, quiet: bool = False) -> int:

@@ -159,3 +159,16 @@ def test_nothing_to_post_is_said(tmp_path: Path, catalog, capsys) -> None:
     (tmp_path / "descriptions").mkdir()
     assert post(tmp_path, catalog.url) == 0
     assert "descriptions: no .txt descriptions to post" in capsys.readouterr().err
+
+
+def test_a_description_changed_after_it_landed_is_not_posted_twice(
+    uploaded: Path, catalog, capsys
+) -> None:
+    assert post(uploaded, catalog.url) == 0
+    (uploaded / "descriptions" / "002.txt").write_text("Avocado\n210 lbs\nNow heavier.")
+    capsys.readouterr()
+    assert post(uploaded, catalog.url) == 0
+    err = capsys.readouterr().err
+    assert "descriptions/002.txt: changed since it landed (" in err
+    assert "the service cannot update a fruit" in err
+    assert len(catalog_fruits(catalog)) == 10

@@ -87,7 +87,7 @@ def test_a_changed_image_is_not_uploaded_twice(converted: Path, catalog, capsys)
     image.write_bytes(image.read_bytes() + b"\0")
     capsys.readouterr()
     assert upload(converted, catalog.url) == 0
-    assert "images/002.jpeg: changed since it was uploaded" in capsys.readouterr().err
+    assert "images/002.jpeg: changed since it landed (" in capsys.readouterr().err
     assert len(media_files(catalog)) == 10
 
 
