@@ -19,8 +19,9 @@ from PIL import Image, ImageChops
 
 from automation import settings
 from automation.batch import DONE, FAILED, SKIPPED, Outcome, display_name, run_each, summarize
-from automation.cli import AutomationError, ItemError, add_verbosity_flags, guarded, setup_logging
+from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix, jpeg_name
+from automation.errors import AutomationError, ItemError
 
 SIZE = (600, 400)
 JPEG_QUALITY = 85

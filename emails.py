@@ -16,7 +16,8 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from automation import settings
-from automation.cli import AutomationError, add_verbosity_flags, guarded, setup_logging
+from automation.cli import add_verbosity_flags, guarded, setup_logging
+from automation.errors import AutomationError
 
 log = logging.getLogger(__name__)
 

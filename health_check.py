@@ -34,7 +34,8 @@ from typing import Any, Protocol
 import psutil
 
 from automation import cli, settings
-from automation.cli import AutomationError, add_verbosity_flags, guarded, setup_logging
+from automation.cli import add_verbosity_flags, guarded, setup_logging
+from automation.errors import AutomationError
 from emails import MailError, SmtpSettings, generate_error_report, send_email
 
 log = logging.getLogger("health_check")

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from automation import settings
-from automation.cli import AutomationError, add_verbosity_flags, guarded, setup_logging
+from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name
+from automation.errors import AutomationError
 from automation.record import FRUIT, IMAGE, REPORT, UploadRecord
 from emails import MailError, SmtpSettings, generate_email, send_email
 from reports import ImportedFruit, ImportReport, NotImported, write_import_report

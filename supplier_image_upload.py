@@ -25,8 +25,9 @@ from automation.batch import (
     summarize,
 )
 from automation.catalog import Catalog, Rejected, deliver, open_catalog
-from automation.cli import ItemError, add_verbosity_flags, guarded, setup_logging
+from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.drop import DESCRIPTION_SUFFIX, JPEG_SUFFIX, Drop, check_inside, files_with_suffix
+from automation.errors import ItemError
 from automation.record import IMAGE, Decision, UploadRecord, decide, sha256_of
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from automation import settings
-from automation.cli import AutomationError, ItemError
+from automation.errors import AutomationError, ItemError
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from automation.errors import AutomationError
+
 OK = 0
 ITEMS_FAILED = 1
 CANNOT_RUN = 2
@@ -19,14 +21,6 @@ log = logging.getLogger(__name__)
 
 _HANDLER_NAME = "automation-stderr"
 _FILE_HANDLER_NAME = "automation-log-file"
-
-
-class AutomationError(Exception):
-    """An expected failure that stops a whole run: one line for the operator, exit 2."""
-
-
-class ItemError(Exception):
-    """An expected failure of one item (a file of the drop): one line, and the run goes on."""
 
 
 def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:

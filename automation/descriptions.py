@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from automation.cli import ItemError
+from automation.errors import ItemError
 
 MAX_FILE_BYTES = 1_000_000
 MAX_WEIGHT_LBS = 2_147_483_647  # what a signed 32-bit integer column holds

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from automation.cli import AutomationError, ItemError
+from automation.errors import AutomationError, ItemError
 
 TIFF_SUFFIXES = {".tiff", ".tif"}
 JPEG_SUFFIX = ".jpeg"

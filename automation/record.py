@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from automation.cli import AutomationError
+from automation.errors import AutomationError
 
 log = logging.getLogger(__name__)
 

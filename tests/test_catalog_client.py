@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from automation.catalog import Catalog, CatalogError, Rejected, Transient, deliver, reason_of
-from automation.cli import ItemError
+from automation.errors import ItemError
 from demo.processes import free_port, start_catalog
 
 APPLE = {"name": "Apple", "weight": 1, "description": "x", "image_name": "001.jpeg"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.cli import AutomationError
+from automation.errors import AutomationError
 from automation.record import FRUIT, IMAGE, Decision, UploadRecord, decide
 
 CATALOG = "http://catalog.test"
