@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Turn each supplier TIFF of the drop into the catalog's 600x400 RGB JPEG, beside it.
 
-Transparent areas become white. The work is spread over all CPUs. A JPEG newer than its TIFF
-is left alone unless --force. A file that is not a TIFF image is reported and the rest go on.
+Transparent areas become white. The work is spread over all CPUs. A JPEG is made again only
+when it was not made from the very TIFF now in the drop, with today's recipe (see
+automation/madefrom.py), or with --force. A file that is not a TIFF image is reported and the
+rest go on.
 """
 
 from __future__ import annotations
@@ -18,13 +20,24 @@ from pathlib import Path
 from PIL import Image, ImageChops
 
 from automation import settings
-from automation.batch import DONE, FAILED, SKIPPED, Outcome, display_name, run_each, summarize
+from automation.batch import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    Outcome,
+    display_name,
+    run_each,
+    summarize,
+    tell,
+)
 from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix, jpeg_name
 from automation.errors import AutomationError, ItemError
+from automation.madefrom import FileState, MadeFrom
 
 SIZE = (600, 400)
 JPEG_QUALITY = 85
+RECIPE = f"{SIZE[0]}x{SIZE[1]}, stretched, on white, JPEG quality {JPEG_QUALITY}"
 MAX_PIXELS = 40_000_000
 # open_tiff checks the declared size against --max-pixels, so that the message names the size;
 # Pillow's own, looser check would only say "could be decompression bomb DOS attack".
@@ -56,7 +69,6 @@ class Task:
     source: Path
     output: Path
     name: str
-    force: bool = False
     max_pixels: int = MAX_PIXELS
 
 
@@ -65,12 +77,20 @@ def target_for(source: Path, output: Path) -> Path:
     return output / jpeg_name(source.stem)
 
 
-def up_to_date(source: Path, target: Path) -> bool:
-    """Whether target exists and is not older than source."""
+def source_state(tiff: Path) -> FileState | None:
+    """The TIFF's state before it is read, or None when it cannot be read (convert says why)."""
     try:
-        return target.stat().st_mtime >= source.stat().st_mtime
-    except FileNotFoundError:
+        return FileState.of(tiff)
+    except OSError:
+        return None
+
+
+def is_up_to_date(task: Task, source: FileState | None, made_from: MadeFrom) -> bool:
+    """Whether the task's JPEG was made from this very TIFF with today's recipe."""
+    if source is None:
         return False
+    target = target_for(task.source, task.output)
+    return made_from.is_up_to_date(task.source, target, source, RECIPE)
 
 
 def as_reducible(image: Image.Image) -> Image.Image:
@@ -166,8 +186,6 @@ def convert(task: Task) -> Outcome:
     """Convert one TIFF into its catalog JPEG; never raises for a bad file."""
     try:
         target = target_for(task.source, task.output)
-        if not task.force and up_to_date(task.source, target):
-            return Outcome(task.name, SKIPPED)
         check_inside(task.source, task.source.parent)
         with open_tiff(task.source, task.max_pixels) as image:
             pages = getattr(image, "n_frames", 1)
@@ -224,11 +242,21 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             raise AutomationError(f"{output}: cannot create it: {error.strerror}") from None
         tasks = [
-            Task(tiff, output, display_name(tiff, drop.root), args.force, args.max_pixels)
+            Task(tiff, output, display_name(tiff, drop.root), args.max_pixels)
             for tiff in files_with_suffix(images, TIFF_SUFFIXES)
         ]
-        outcomes = run_each(convert, tasks, args.jobs, "converting", args.quiet, processes=True)
-        return summarize(outcomes, "converted", "already up to date", args.quiet)
+        made_from = MadeFrom(output)
+        sources = {task.source: source_state(task.source) for task in tasks}
+        stale = [task for task in tasks
+                 if args.force or not is_up_to_date(task, sources[task.source], made_from)]
+        fresh = [tell(Outcome(task.name, SKIPPED)) for task in tasks if task not in stale]
+        outcomes = run_each(convert, stale, args.jobs, "converting", args.quiet, processes=True)
+        for task, outcome in zip(stale, outcomes, strict=True):
+            source = sources[task.source]
+            if outcome.status == DONE and source is not None:
+                made_from.note(task.source, target_for(task.source, output), source, RECIPE)
+        made_from.save()
+        return summarize(fresh + outcomes, "converted", "already up to date", args.quiet)
 
     return guarded(run)
 

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 import changeImage
+from automation.madefrom import MANIFEST_NAME
 from demo.processes import PROJECT
 from demo.sample_drop import FRUITS, photo
 
@@ -102,7 +103,9 @@ def test_files_that_are_not_images_are_left_alone_quietly(images: Path, capsys) 
     assert convert(images) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
-    assert sorted(p.name for p in images.iterdir()) == ["001.jpeg", "001.tiff", "LICENSE", "README"]
+    assert sorted(p.name for p in images.iterdir()) == [
+        MANIFEST_NAME, "001.jpeg", "001.tiff", "LICENSE", "README"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -207,7 +210,6 @@ def test_an_up_to_date_jpeg_is_left_alone_unless_forced(images: Path, capsys) ->
     make_tiff(images / "001.tiff")
     assert convert(images) == 0
     jpeg = images / "001.jpeg"
-    os.utime(jpeg, (1, jpeg.stat().st_mtime + 10))
     stamp = jpeg.stat().st_mtime_ns
     capsys.readouterr()
     assert convert(images) == 0
@@ -227,11 +229,111 @@ def test_a_newer_tiff_is_converted_again(images: Path) -> None:
     assert jpeg.stat().st_mtime_ns != stamp
 
 
+WEEK = 7 * 24 * 3600
+
+
+def unpack_over(tiff: Path, photo_bytes: bytes, mtime: float) -> None:
+    """Put a photo at tiff as an archive unpacked over the drop does: a new file, the supplier's
+    old modification time."""
+    tiff.unlink()
+    tiff.write_bytes(photo_bytes)
+    os.utime(tiff, (mtime, mtime))
+
+
+def centre_of(jpeg: Path) -> tuple[int, ...]:
+    """The colour at the middle of a JPEG."""
+    with Image.open(jpeg) as image:
+        return image.getpixel((image.width // 2, image.height // 2))
+
+
+def test_the_next_drop_unpacked_over_the_last_is_converted_though_its_times_are_older(
+    images: Path, tmp_path: Path, capsys
+) -> None:
+    """The archive's TIFF is dated a week before last week's JPEG: it is still a new photo."""
+    make_tiff(images / "001.tiff")
+    assert convert(images) == 0
+    jpeg = images / "001.jpeg"
+    assert centre_of(jpeg)[0] > 200  # last week's red square
+    green = tmp_path / "green.tiff"
+    Image.new("RGB", (1200, 800), (20, 160, 40)).save(green, "TIFF")
+    unpack_over(images / "001.tiff", green.read_bytes(), jpeg.stat().st_mtime - WEEK)
+    capsys.readouterr()
+    assert convert(images) == 0
+    assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
+    red, green_level, _ = centre_of(jpeg)
+    assert green_level > 140 and red < 60
+
+
+def test_the_same_photo_unpacked_again_gives_the_very_same_jpeg(images: Path) -> None:
+    """Converting is deterministic: the catalog recognises a picture by its JPEG's bytes."""
+    tiff = make_tiff(images / "001.tiff")
+    assert convert(images) == 0
+    jpeg = images / "001.jpeg"
+    first = jpeg.read_bytes()
+    unpack_over(tiff, tiff.read_bytes(), jpeg.stat().st_mtime - WEEK)
+    stamp = jpeg.stat().st_mtime_ns
+    assert convert(images) == 0
+    assert jpeg.stat().st_mtime_ns != stamp  # made again: it is not the file it was made from
+    assert jpeg.read_bytes() == first
+
+
+def test_a_jpeg_made_before_jpegs_were_noted_is_kept_until_its_tiff_changes(
+    images: Path, capsys
+) -> None:
+    """An earlier version left no note: its JPEG stays while it is newer than every change of
+    the TIFF (its change time, which no archive sets), and is made again after one."""
+    tiff = make_tiff(images / "001.tiff")
+    assert convert(images) == 0
+    (images / MANIFEST_NAME).unlink()
+    capsys.readouterr()
+    assert convert(images) == 0
+    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n"
+    (images / MANIFEST_NAME).unlink()
+    unpack_over(tiff, tiff.read_bytes(), (images / "001.jpeg").stat().st_mtime - WEEK)
+    assert convert(images) == 0
+    assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
+
+
+def test_a_jpeg_changed_by_hand_is_made_again(images: Path) -> None:
+    make_tiff(images / "001.tiff")
+    assert convert(images) == 0
+    jpeg = images / "001.jpeg"
+    made = jpeg.read_bytes()
+    Image.new("RGB", (600, 400), "blue").save(jpeg, "JPEG")
+    assert convert(images) == 0
+    assert jpeg.read_bytes() == made
+
+
+def test_another_recipe_makes_the_jpegs_again(images: Path, monkeypatch, capsys) -> None:
+    make_tiff(images / "001.tiff")
+    assert convert(images) == 0
+    monkeypatch.setattr(changeImage, "RECIPE", "another size or quality")
+    capsys.readouterr()
+    assert convert(images) == 0
+    assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
+
+
+def test_an_unreadable_note_is_ignored_and_written_anew(images: Path, capsys) -> None:
+    """Without its note, a JPEG is judged as one an earlier version made."""
+    tiff = make_tiff(images / "001.tiff")
+    assert convert(images) == 0
+    (images / MANIFEST_NAME).write_text("{ cut short")
+    unpack_over(tiff, tiff.read_bytes(), (images / "001.jpeg").stat().st_mtime - WEEK)
+    capsys.readouterr()
+    assert convert(images) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "1 converted, 0 already up to date, 0 failed\n"
+    assert f"{MANIFEST_NAME}: unreadable, ignored: a JPEG is kept only when" in captured.err
+    assert convert(images) == 0
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("0 converted, 1 already up to date, 0 failed\n", "")
+
+
 def test_another_output_folder_may_be_chosen(images: Path, tmp_path: Path) -> None:
     make_tiff(images / "001.tiff")
     out = tmp_path / "jpegs"
     assert convert(images, "--output", str(out)) == 0
-    assert [p.name for p in out.iterdir()] == ["001.jpeg"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "001.jpeg"]
     assert not (images / "001.jpeg").exists()
 
 
@@ -239,15 +341,17 @@ def test_no_temporary_file_is_left_behind(images: Path) -> None:
     make_tiff(images / "001.tiff")
     (images / "002.tiff").write_bytes(b"junk")
     convert(images)
-    assert not [p for p in images.iterdir() if p.name.startswith(".")]
+    assert [p.name for p in images.iterdir() if p.name.startswith(".")] == [MANIFEST_NAME]
 
 
 def test_several_processes_give_the_same_images_as_one(drop: Path, tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "--output", str(one)]) == 0
     assert changeImage.main(["--data-dir", str(drop), "--jobs", "2", "--output", str(two)]) == 0
-    for path in one.iterdir():
-        assert (two / path.name).read_bytes() == path.read_bytes()
+    jpegs = sorted(path.name for path in one.glob("*.jpeg"))
+    assert len(jpegs) == 10
+    for name in jpegs:
+        assert (two / name).read_bytes() == (one / name).read_bytes()
 
 
 def test_a_missing_drop_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
