@@ -1,27 +1,46 @@
 #!/usr/bin/env python3
-"""Email the supplier the report of their drop: what landed in the catalog, as a PDF attached.
+"""Email the supplier the report of their drop: what it brought into the catalog, as a PDF.
 
 The report is made from the drop's record (catalog-record.jsonl, kept by
-supplier_image_upload.py and run.py), not from the files of the drop: it tells what the catalog
-holds. A sent report is recorded too: running this again sends nothing unless the report would
-say something new (or --resend). No network is used but the SMTP server's.
+supplier_image_upload.py and run.py) and the files now in the drop: each description, with its
+picture, is an item, and the record says whether that very item is in the catalog (and as which
+fruit) or why not. A fruit an earlier report listed is not listed again, so the next drop,
+unpacked over the last in the same folder, gets a report of its own with its own total weight;
+a run with nothing new to say sends nothing (--resend reports the whole drop again). No network
+is used but the SMTP server's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from automation import settings
+from automation.batch import display_name
 from automation.cli import add_verbosity_flags, guarded, setup_logging
+from automation.descriptions import parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name
-from automation.errors import AutomationError
-from automation.record import FRUIT, IMAGE, REPORT, UploadRecord
+from automation.errors import AutomationError, ItemError
+from automation.record import (
+    DONE,
+    FAILED,
+    FRUIT,
+    IMAGE,
+    PENDING,
+    REPORT,
+    SENT,
+    FruitEvent,
+    ImageEvent,
+    ReportEvent,
+    UploadRecord,
+    item_digest,
+    sha256_of,
+)
 from emails import MailError, SmtpSettings, generate_email, send_email
 from reports import ImportedFruit, ImportReport, NotImported, write_import_report
 
@@ -42,81 +61,94 @@ class NothingImported(AutomationError):
 
 @dataclass
 class Landed:
-    """What the record says of a drop: the fruits in the catalog, their ids, and the rest."""
+    """What the record says of the items now in the drop: the fruits in the catalog, by id (one
+    fruit may be two identical items), and the items that are not, each with why."""
 
-    imported: list[ImportedFruit] = field(default_factory=list)
-    ids: dict[str, Any] = field(default_factory=dict)
+    fruits: dict[int, ImportedFruit] = field(default_factory=dict)
     not_imported: list[NotImported] = field(default_factory=list)
 
-    def fingerprint(self) -> dict[str, list]:
-        """What a report of this says, in short: to tell whether it was sent already."""
-        keys = sorted(self.ids)
-        return {
-            "keys": keys,
-            "ids": [self.ids[key] for key in keys],
-            "not_imported": sorted(item.file for item in self.not_imported),
-        }
+    def new_fruits(self, reported: set[int]) -> dict[int, ImportedFruit]:
+        """The fruits that no report sent before listed, by id."""
+        return {key: fruit for key, fruit in self.fruits.items() if key not in reported}
 
 
-def description_file(key: str) -> str:
-    """The drop file of an item, as the upload steps name it."""
-    return f"descriptions/{key}{DESCRIPTION_SUFFIX}"
+def posted_as(text: bytes, event: FruitEvent) -> bool:
+    """Whether a fruit recorded by an earlier version, which kept only the digest of the fruit
+    it posted, was made from this description."""
+    try:
+        fruit = parse_bytes(text).as_fruit(event.image_name)
+    except ItemError:
+        return False
+    return event.sha256 == sha256_of(json.dumps(fruit, sort_keys=True,
+                                                ensure_ascii=False).encode())
 
 
-def image_path(drop: Drop, record: UploadRecord, image_name: str) -> Path:
-    """Where the catalog image of a fruit lies: where it was uploaded from, or images/."""
-    entry = record.entry(IMAGE, image_name)
-    if entry and entry.get("state") == "done" and entry.get("file"):
-        return drop.root / entry["file"]
-    return drop.images / image_name
+def latest_of_item(record: UploadRecord, key: str, text: bytes, picture: str) -> FruitEvent | None:
+    """The record's latest event of the very item now at key: this description, this picture."""
+    digest = item_digest(text, picture)
+    for event in reversed(record.history(FRUIT, key)):
+        if not isinstance(event, FruitEvent):
+            continue
+        if event.item == digest or (not event.item and event.state == DONE
+                                    and posted_as(text, event)):
+            return event
+    return None
 
 
-def why_not_posted(record: UploadRecord, key: str) -> str:
-    """The reason an item the record never posted is missing, its image's failure first."""
-    image = record.entry(IMAGE, jpeg_name(key))
-    if image and image.get("state") == "failed":
-        return f"its image {jpeg_name(key)} was not uploaded: {image.get('reason', 'no reason')}"
+def why_not_posted(record: UploadRecord, image_key: str, picture: str) -> str:
+    """Why an item the record never posted is missing: its image's failure, or not run yet."""
+    image = record.latest(IMAGE, image_key)
+    if isinstance(image, ImageEvent) and image.state == FAILED and image.sha256 == picture:
+        return f"its image {image_key} was not uploaded: {image.reason or 'no reason'}"
     return NOT_POSTED
 
 
-def read_landed(record: UploadRecord, drop: Drop, described: list[str]) -> Landed:
-    """The fruits the record shows in the catalog, and every other item of the drop with why."""
+def read_landed(record: UploadRecord, drop: Drop, descriptions: list[Path]) -> Landed:
+    """What the record says of each description now in the drop, with its picture."""
     landed = Landed()
-    fruits = record.entries(FRUIT)
-    for key in sorted(fruits):
-        entry = fruits[key]
-        file = entry.get("file") or description_file(key)
-        name = entry.get("name") or ""
-        if entry["state"] == "done":
-            weight = entry.get("weight")
-            if not name or not isinstance(weight, int):
-                log.warning("%s: the record lacks its name or weight: left out", file)
-                continue
-            image = entry.get("image_name")
-            landed.imported.append(ImportedFruit(
-                key, name, weight, image_path(drop, record, image) if image else None
-            ))
-            landed.ids[key] = entry.get("id")
-        elif entry["state"] == "failed":
-            landed.not_imported.append(NotImported(file, entry.get("reason", "failed"), name))
+    for path in descriptions:
+        file = display_name(path, drop.root)
+        image = drop.images / jpeg_name(path.stem)
+        try:
+            text = read_bytes(path)
+        except ItemError as error:
+            landed.not_imported.append(NotImported(file, str(error)))
+            continue
+        try:
+            picture = sha256_of(image.read_bytes())
+        except OSError:
+            picture = ""
+        event = latest_of_item(record, file, text, picture)
+        if event is None:
+            why = why_not_posted(record, display_name(image, drop.root), picture)
+            landed.not_imported.append(NotImported(file, why))
+        elif event.state == DONE and event.id is not None and event.weight is not None:
+            landed.fruits.setdefault(event.id, ImportedFruit(
+                path.stem, event.name, event.weight, image if picture else None))
+        elif event.state == PENDING:
+            landed.not_imported.append(NotImported(file, ANSWER_LOST, event.name))
         else:
-            landed.not_imported.append(NotImported(file, ANSWER_LOST, name))
-    for key in described:
-        if key not in fruits:
-            landed.not_imported.append(NotImported(description_file(key),
-                                                   why_not_posted(record, key)))
-    landed.not_imported.sort(key=lambda item: item.file)
+            landed.not_imported.append(NotImported(file, event.reason or "failed", event.name))
     return landed
 
 
-def already_sent(record: UploadRecord, state: dict[str, list]) -> dict[str, Any] | None:
-    """The last report sent, when it said what a report would say now; else None."""
-    last = record.entry(REPORT, REPORT_KEY)
-    if last and last.get("state") == "sent" and all(
-        last.get(name) == value for name, value in state.items()
-    ):
-        return last
-    return None
+def reported_fruits(record: UploadRecord) -> set[int]:
+    """The fruits that reports sent before listed."""
+    return {fruit_id for event in record.events(REPORT) if isinstance(event, ReportEvent)
+            and event.state == SENT for fruit_id in event.ids}
+
+
+def last_report(record: UploadRecord) -> ReportEvent | None:
+    """The last report sent, or None."""
+    sent = [event for event in record.events(REPORT)
+            if isinstance(event, ReportEvent) and event.state == SENT]
+    return sent[-1] if sent else None
+
+
+def says_nothing_new(report: ImportReport, last: ReportEvent | None) -> bool:
+    """Whether a report would repeat the last one: no new fruit, the same items not imported."""
+    not_imported = sorted(item.file for item in report.not_imported)
+    return last is not None and not report.imported and sorted(last.not_imported) == not_imported
 
 
 def plural(count: int, word: str) -> str:
@@ -177,7 +209,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     settings.add_smtp_flags(parser)
     parser.add_argument(
         "--resend", action="store_true",
-        help="send the report even when the last one sent said the same",
+        help="report every fruit of the drop in the catalog, also those an earlier report "
+             "listed, even when it says nothing new",
     )
     add_verbosity_flags(parser)
     return parser.parse_args(argv)
@@ -195,30 +228,30 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         drop = Drop(settings.drop_dir(args.data_dir))
         pdf = args.pdf.expanduser()
-        descriptions = drop.require(drop.descriptions)
+        descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
         if not drop.record.is_file():
             raise NothingImported(
                 f"{drop.root}: nothing was imported yet, there is no {drop.record.name} "
                 "(run supplier_image_upload.py and run.py first): no report sent"
             )
-        described = [path.stem for path in files_with_suffix(descriptions, {DESCRIPTION_SUFFIX})]
         with UploadRecord(drop.record, args.url) as record:
-            landed = read_landed(record, drop, described)
-            if not landed.imported:
+            landed = read_landed(record, drop, descriptions)
+            if not landed.fruits:
                 raise NothingImported(
                     f"{drop.root}: no fruit of it is in the catalog at {args.url} "
                     f"({plural(len(landed.not_imported), 'item')} not imported; see run.py): "
                     "no report sent"
                 )
-            state = landed.fingerprint()
-            last = already_sent(record, state)
-            if last and not args.resend:
-                say(f"nothing new since the report sent to {last.get('recipient')} at "
-                    f"{last['at']}: no email sent (--resend sends it again)")
+            new = landed.new_fruits(set() if args.resend else reported_fruits(record))
+            report = ImportReport(date.today(), list(new.values()), landed.not_imported)
+            last = last_report(record)
+            if says_nothing_new(report, last):
+                assert last is not None
+                say(f"nothing new since the report sent to {last.recipient} at {last.at}: "
+                    "no email sent (--resend reports the whole drop again)")
                 return 0
             for item in landed.not_imported:
                 log.warning("%s: not imported: %s", item.file, item.reason)
-            report = ImportReport(date.today(), landed.imported, landed.not_imported)
             write_pdf(pdf, report)
             message = generate_email(args.sender, args.recipient, SUBJECT, email_body(report),
                                      pdf, filename=ATTACHMENT_NAME)
@@ -227,8 +260,11 @@ def main(argv: list[str] | None = None) -> int:
             except MailError as error:
                 raise MailError(f"{error}; the report stays at {pdf}: run this again to "
                                 "send it") from None
-            record.add(REPORT, REPORT_KEY, "sent", **state, total=report.total_weight,
-                       recipient=args.recipient, pdf=str(pdf))
+            record.add(ReportEvent(
+                key=REPORT_KEY, state=SENT, ids=tuple(new),
+                not_imported=tuple(item.file for item in landed.not_imported),
+                total=report.total_weight, recipient=args.recipient, pdf=str(pdf),
+            ))
         say(f"sent the report of {plural(len(report.imported), 'fruit')} "
             f"({report.total_weight} lbs, {len(report.not_imported)} not imported) to "
             f"{args.recipient}; the PDF is {pdf}")

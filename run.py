@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Post each description of the drop to the catalog service as a fruit (POST /fruits/), once.
 
-An item is a drop entry NNN: descriptions/NNN.txt becomes a fruit whose image is NNN.jpeg.
-What landed is kept in the drop's record (catalog-record.jsonl), so running this again posts
-only what is missing. Delete an item's lines from the record to post it again on purpose.
+A drop entry NNN is a product: descriptions/NNN.txt with the picture images/NNN.jpeg. Before
+sending anything it asks the catalog what it holds (automation/holdings.py): a product whose
+fruit is there already, with an image name serving its picture, is not posted again, whatever
+drop, folder or number it came from. A new product is posted with the image name that serves
+its picture, in the drop's order (NNN), one at a time, so that the catalog lists it so. What was
+posted is kept in the drop's record (catalog-record.jsonl).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import logging
 import sys
 from functools import partial
@@ -17,131 +20,115 @@ from pathlib import Path
 from typing import Any
 
 from automation import settings
-from automation.batch import (
-    DONE,
-    FAILED,
-    SKIPPED,
-    Outcome,
-    already_landed,
-    display_name,
-    run_each,
-    summarize,
-)
-from automation.catalog import Catalog, Rejected, deliver, open_catalog
+from automation.batch import display_name, run_each, summarize, tell
+from automation.catalog import open_catalog
 from automation.cli import add_verbosity_flags, guarded, setup_logging
-from automation.descriptions import read_description
+from automation.descriptions import Description, parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, check_inside, files_with_suffix, jpeg_name
 from automation.errors import ItemError
-from automation.record import FRUIT, IMAGE, Decision, UploadRecord, decide, sha256_of
+from automation.holdings import Holdings
+from automation.record import DONE, FAILED, FruitEvent, UploadRecord, item_digest, sha256_of
+from automation.sendonce import SEND, Landed, Plan, carry_out, fail, hold, note_on_sending, preview
 
 log = logging.getLogger(__name__)
 
 
-def fingerprint(fruit: dict[str, Any]) -> str:
-    """The digest of a fruit's content, to notice a description changed after it was posted."""
-    return sha256_of(json.dumps(fruit, sort_keys=True, ensure_ascii=False).encode())
+def picture_of(image: Path) -> str:
+    """The SHA-256 of a catalog JPEG of the drop, or "" when there is none."""
+    try:
+        return sha256_of(image.read_bytes())
+    except OSError:
+        return ""
 
 
-def find_landed(
-    fruits: list[dict[str, Any]], fruit: dict[str, Any], since_id: int
-) -> dict[str, Any] | None:
-    """The catalog's copy of a fruit posted after since_id, if it is there."""
-    for stored in fruits:
-        if stored.get("id", 0) > since_id and all(stored.get(k) == v for k, v in fruit.items()):
-            return stored
+def landed_as(stored: dict[str, Any] | None) -> Landed | None:
+    """What the record keeps of a fruit the catalog holds."""
+    return None if stored is None else {"id": stored["id"], "image_name": stored["image_name"]}
+
+
+def recorded_fruit(record: UploadRecord, event: FruitEvent, holdings: Holdings) -> dict | None:
+    """The fruit the record says this very item became, if the catalog still holds it: should
+    a service store a text other than it was sent, the fields would not match."""
+    for earlier in reversed(record.history(event.kind, event.key)):
+        if isinstance(earlier, FruitEvent) and earlier.state == DONE and earlier.item == event.item:
+            return holdings.fruit(earlier.id)
     return None
 
 
-class Importer:
-    """Posts a drop's descriptions as fruits, using the record and one view of the catalog."""
+def post(holdings: Holdings, fruit: dict[str, Any], picture: str) -> Landed:
+    """Post a fruit, and take it into the view of the catalog."""
+    stored = holdings.catalog.post_fruit(fruit)
+    holdings.posted({**fruit, **stored}, picture)
+    return {"id": stored["id"]}
 
-    def __init__(self, drop: Drop, catalog: Catalog, record: UploadRecord, attempts: int) -> None:
-        self.drop = drop
-        self.catalog = catalog
-        self.record = record
-        self.attempts = attempts
-        self.fruits_at_start = catalog.fruits()  # fails fast when the service is unreachable
-        self.since_id = max((fruit.get("id", 0) for fruit in self.fruits_at_start), default=0)
 
-    def image_missing(self, key: str) -> str | None:
-        """Why the fruit's image is not in the catalog, or None when it is."""
-        name = jpeg_name(key)
-        entry = self.record.entry(IMAGE, name)
-        if entry and entry["state"] == "done":
-            return None
-        if not (self.drop.images / name).exists():
-            return f"there is no images/{name} (did changeImage.py convert its photo?)"
-        if self.catalog.image(name) is not None:
-            return None
-        return f"its image {name} is not in the catalog yet (run supplier_image_upload.py first)"
+def plan_post(path: Path, drop: Drop, holdings: Holdings, record: UploadRecord) -> Plan:
+    """Decide what to do with one description, from what the catalog holds."""
+    item = display_name(path, drop.root)
+    event = FruitEvent(key=item, state=FAILED)
+    try:
+        check_inside(path, path.parent)
+        text = read_bytes(path)
+    except ItemError as error:
+        return fail(event, str(error))
+    image = jpeg_name(path.stem)
+    picture = picture_of(drop.images / image)
+    event = dataclasses.replace(event, item=item_digest(text, picture))
+    try:
+        product = parse_bytes(text)
+    except ItemError as error:
+        return fail(event, str(error))
+    event = dataclasses.replace(event, name=product.name, weight=product.weight)
+    if not picture:
+        return fail(event, f"there is no images/{image} (did changeImage.py convert its photo?)")
+    stored = holdings.find_fruit(product, picture) or recorded_fruit(record, event, holdings)
+    if stored is not None:
+        return hold(dataclasses.replace(event, **landed_as(stored)))
+    place = holdings.place(path.stem, picture)
+    if place is None or not place.held:
+        goes = f"; it goes up as {place.name}" if place else ""
+        return fail(event, f"its image images/{image} is not in the catalog yet "
+                           f"(run supplier_image_upload.py first{goes})")
+    event = dataclasses.replace(event, image_name=place.name)
+    return new_fruit_plan(event, product, picture, holdings, record)
 
-    def post_one(self, path: Path) -> Outcome:
-        """Post one description unless the record or the catalog shows it already landed."""
-        item = display_name(path, self.drop.root)
-        key = path.stem
-        try:
-            check_inside(path, path.parent)
-            fruit = read_description(path).as_fruit(jpeg_name(key))
-        except ItemError as error:
-            self.record.add(FRUIT, key, "failed", reason=str(error), file=item)
-            return Outcome(item, FAILED, str(error))
-        digest = fingerprint(fruit)
-        entry = self.record.entry(FRUIT, key)
-        decision = decide(entry, digest)
-        landed = already_landed(decision, item, entry, "the service cannot update a fruit")
-        if landed:
-            return landed
-        if decision is Decision.CHECK:
-            found = find_landed(self.fruits_at_start, fruit, entry.get("since_id", 0))
-            if found:
-                self.done(key, item, fruit, digest, found)
-                return Outcome(item, SKIPPED, "its post had landed before: not sent again")
 
-        missing = self.image_missing(key)
-        if missing:
-            self.record.add(FRUIT, key, "failed", reason=missing, file=item, name=fruit["name"])
-            return Outcome(item, FAILED, missing)
+def new_fruit_plan(
+    event: FruitEvent, product: Description, picture: str, holdings: Holdings,
+    record: UploadRecord,
+) -> Plan:
+    """The plan to post a product the catalog does not hold."""
+    fruit = product.as_fruit(event.image_name)
 
-        self.record.add(FRUIT, key, "pending", sha256=digest, since_id=self.since_id, file=item)
-        try:
-            stored = deliver(
-                send=partial(self.catalog.post_fruit, fruit),
-                landed=lambda: find_landed(self.catalog.fruits(), fruit, self.since_id),
-                attempts=self.attempts,
-                what=item,
-            )
-        except Rejected as error:
-            self.record.add(FRUIT, key, "failed", reason=str(error), file=item, name=fruit["name"])
-            return Outcome(item, FAILED, str(error))
-        except ItemError as error:
-            self.record.add(
-                FRUIT, key, "failed", reason=str(error), file=item, name=fruit["name"],
-                since_id=self.since_id, uncertain=True,
-            )
-            return Outcome(item, FAILED, str(error))
-        self.done(key, item, fruit, digest, stored)
-        return Outcome(item, DONE)
+    def find(fresh: bool) -> Landed | None:
+        return landed_as(holdings.find_fruit(product, picture, fresh))
 
-    def done(self, key: str, item: str, fruit: dict, digest: str, stored: dict) -> None:
-        """Record a fruit as in the catalog, with what the supplier report needs."""
-        self.record.add(
-            FRUIT, key, "done", sha256=digest, file=item, id=stored.get("id"),
-            name=fruit["name"], weight=fruit["weight"], image_name=fruit["image_name"],
-        )
+    return Plan(
+        event.key, SEND, event,
+        why=note_on_sending(record, event, "it goes as a new fruit; the store's service cannot "
+                                           "update or delete a fruit"),
+        preview=f"would post {event.key}: {product.name}, {product.weight} lbs, "
+                f"image {event.image_name}",
+        send=partial(post, holdings, fruit, picture),
+        find=find,
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line, with defaults from the environment."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     settings.DATA_DIR.add_to(parser)
-    settings.add_catalog_flags(parser)
+    settings.add_catalog_flags(
+        parser, jobs_help="ask the catalog this many things at once; fruits are posted one at "
+                          "a time, in the drop's order")
+    settings.add_dry_run_flag(parser, "posted")
     add_verbosity_flags(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Post what is missing; exit 0 when every fruit is in the catalog, 1 if some failed, 2 if the
-    run could not be made."""
+    """Post what the catalog lacks; exit 0 when every fruit is in the catalog, 1 if some failed,
+    2 if the run could not be made."""
     args = parse_args(argv)
     setup_logging(args.verbose, args.quiet, prog=Path(__file__).name)
 
@@ -150,9 +137,17 @@ def main(argv: list[str] | None = None) -> int:
         descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
         if not descriptions:
             log.warning("%s: no %s descriptions to post", drop.descriptions, DESCRIPTION_SUFFIX)
-        with UploadRecord(drop.record, args.url) as record, open_catalog(args) as catalog:
-            importer = Importer(drop, catalog, record, attempts=args.retries + 1)
-            outcomes = run_each(importer.post_one, descriptions, args.jobs, "posting", args.quiet)
+        with UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
+                open_catalog(args) as catalog:
+            holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
+            plan = partial(plan_post, drop=drop, holdings=holdings, record=record)
+            plans = run_each(plan, descriptions, args.jobs, "checking", args.quiet)
+            if args.dry_run:
+                outcomes = [tell(preview(plan)) for plan in plans]
+                return summarize(outcomes, "to post", "already in the catalog", args.quiet,
+                                 failed="would fail (dry run: nothing sent)")
+            send = partial(carry_out, record=record, attempts=args.retries + 1)
+            outcomes = run_each(send, plans, 1, "posting", args.quiet)
         return summarize(outcomes, "posted", "already in the catalog", args.quiet)
 
     return guarded(run)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from automation.cli import ITEMS_FAILED, OK, progress
-from automation.record import Decision
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -50,48 +50,46 @@ def tell(outcome: Outcome) -> Outcome:
     return outcome
 
 
+def told(result: R) -> R:
+    """Tell a result that is an Outcome (a plan, say, passes as it is)."""
+    if isinstance(result, Outcome):
+        tell(result)
+    return result
+
+
 def run_each(
-    work: Callable[[T], Outcome],
+    work: Callable[[T], R],
     items: Sequence[T],
     jobs: int,
     what: str,
     quiet: bool = False,
     processes: bool = False,
-) -> list[Outcome]:
-    """Do work on every item, `jobs` at a time (threads, or processes for CPU-bound work).
+) -> list[R]:
+    """Do work on every item, `jobs` at a time (threads, or processes for CPU-bound work), and
+    return the results in the items' order, telling each Outcome as it comes.
 
     An exception other than the item's own failure (the service unreachable, Ctrl-C) stops
-    the run: items not started are dropped, those under way finish and are recorded.
+    the run: items not started are dropped, those under way finish.
     """
     if jobs == 1 or len(items) <= 1:
-        return [tell(outcome) for outcome in progress(map(work, items), len(items), what, quiet)]
+        return [told(result) for result in progress(map(work, items), len(items), what, quiet)]
     pool: Executor = (ProcessPoolExecutor if processes else ThreadPoolExecutor)(
         max_workers=min(jobs, len(items))
     )
     try:
         futures = [pool.submit(work, item) for item in items]
         done = (future.result() for future in futures)
-        return [tell(outcome) for outcome in progress(done, len(items), what, quiet)]
+        return [told(result) for result in progress(done, len(items), what, quiet)]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def already_landed(decision: Decision, item: str, entry: dict | None, why: str) -> Outcome | None:
-    """The outcome of an item the catalog already holds (skipped, with a warning if its file
-    changed since: the service cannot take it again), or None when it must be sent."""
-    if decision is Decision.SKIP:
-        return Outcome(item, SKIPPED)
-    if decision is Decision.CHANGED and entry is not None:
-        return Outcome(
-            item, SKIPPED,
-            f"changed since it landed ({entry['at']}); the catalog keeps the first version ({why})",
-        )
-    return None
-
-
-def summarize(outcomes: Iterable[Outcome], done: str, skipped: str, quiet: bool = False) -> int:
+def summarize(
+    outcomes: Iterable[Outcome], done: str, skipped: str, quiet: bool = False,
+    failed: str = "failed",
+) -> int:
     """Print the run's summary on stdout and return the exit code (1 when any item failed)."""
     counts = Counter(outcome.status for outcome in outcomes)
     if not quiet:
-        print(f"{counts[DONE]} {done}, {counts[SKIPPED]} {skipped}, {counts[FAILED]} failed")
+        print(f"{counts[DONE]} {done}, {counts[SKIPPED]} {skipped}, {counts[FAILED]} {failed}")
     return ITEMS_FAILED if counts[FAILED] else OK

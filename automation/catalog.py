@@ -12,7 +12,6 @@ import argparse
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
 
@@ -202,9 +201,10 @@ class Catalog:
             )
         return response
 
-    def upload_image(self, path: Path, data: bytes) -> None:
-        """Upload one image (POST /upload/, multipart field `file`): once, no retry."""
-        files = {"file": (path.name, data, "image/jpeg")}
+    def upload_image(self, name: str, data: bytes) -> None:
+        """Upload one image under a name (POST /upload/, multipart field `file`): once, no
+        retry. The service may store it under another name when that one is taken."""
+        files = {"file": (name, data, "image/jpeg")}
         response = self._request("POST", "upload/", files=files)
         if response.status_code != 201:
             raise Rejected(

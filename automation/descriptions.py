@@ -100,8 +100,8 @@ def decode(data: bytes) -> str:
         ) from None
 
 
-def read_description(path: Path) -> Description:
-    """Read and parse one description file."""
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a description file, refusing one too large to be a description."""
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
@@ -109,4 +109,14 @@ def read_description(path: Path) -> Description:
         raise DescriptionError(f"cannot read it: {error.strerror or error}") from None
     if len(data) > MAX_FILE_BYTES:
         raise DescriptionError(f"too large for a description (over {MAX_FILE_BYTES} bytes)")
+    return data
+
+
+def parse_bytes(data: bytes) -> Description:
+    """Parse the bytes of a description file."""
     return parse_description(decode(data))
+
+
+def read_description(path: Path) -> Description:
+    """Read and parse one description file."""
+    return parse_bytes(read_bytes(path))

@@ -47,18 +47,28 @@ class Drop:
         )
 
 
+def natural_order(path: Path) -> tuple[str, str]:
+    """Sort key of a drop file: by name, its numbers as numbers (9 before 10), then as written."""
+    padded = re.sub(r"\d+", lambda number: number.group().rjust(30, "0"), path.name.lower())
+    return padded, path.name
+
+
 def files_with_suffix(folder: Path, suffixes: set[str]) -> list[Path]:
-    """The visible files of folder whose suffix, in any case, is one of suffixes, by name."""
+    """The visible files of folder whose suffix, in any case, is one of suffixes, in the drop's
+    order (natural_order)."""
     try:
         entries = list(folder.iterdir())
     except OSError as error:
         raise AutomationError(f"{folder}: cannot list it: {error.strerror or error}") from None
     return sorted(
-        path
-        for path in entries
-        if path.suffix.lower() in suffixes
-        and not path.name.startswith(".")
-        and (path.is_file() or path.is_symlink())  # a dangling link is reported, not hidden
+        (
+            path
+            for path in entries
+            if path.suffix.lower() in suffixes
+            and not path.name.startswith(".")
+            and (path.is_file() or path.is_symlink())  # a dangling link is reported, not hidden
+        ),
+        key=natural_order,
     )
 
 

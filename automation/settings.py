@@ -87,14 +87,25 @@ CATALOG_TOKEN_ENV = "CATALOG_TOKEN"
 SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
 
 
-def add_catalog_flags(parser: argparse.ArgumentParser, jobs: int = 8) -> None:
+def add_catalog_flags(
+    parser: argparse.ArgumentParser, jobs: int = 8,
+    jobs_help: str = "send this many requests at once",
+) -> None:
     """Declare the flags of the scripts that talk to the catalog service."""
     CATALOG_URL.add_to(parser, metavar="URL")
     CATALOG_TIMEOUT.add_to(parser, type=positive_float, metavar="SECONDS")
     CATALOG_RETRIES.add_to(parser, type=non_negative_int, metavar="N")
     parser.add_argument(
-        "--jobs", type=positive_int, default=jobs,
-        help="send this many requests at once (default %(default)s)",
+        "--jobs", type=positive_int, default=jobs, help=f"{jobs_help} (default %(default)s)",
+    )
+
+
+def add_dry_run_flag(parser: argparse.ArgumentParser, sent: str) -> None:
+    """Declare --dry-run: everything but sending and recording."""
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help=f"check the whole drop, ask the catalog what it holds and print what would be "
+             f"{sent}; send nothing, record nothing (the exit code is the real run's)",
     )
 
 

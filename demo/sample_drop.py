@@ -51,6 +51,30 @@ FRUITS = [
           "Big, heavy and refreshing: crisp red flesh and a striped green rind."),
 ]
 
+# The next week's drop: other products, numbered from 001 again.
+NEXT_WEEK = [
+    Fruit("Banana", 400, (240, 220, 60),
+          "Sweet bananas, picked green and ripened here. Yellow with brown flecks is best."),
+    Fruit("Cherry", 120, (150, 10, 30),
+          "Dark sweet cherries with their stems on; keep them cold and dry."),
+    Fruit("Fig", 90, (100, 60, 90),
+          "Soft purple figs, honey-sweet inside. They bruise easily: handle with care."),
+    Fruit("Grapefruit", 350, (240, 120, 90),
+          "Pink grapefruit, juicy and tart, for breakfast halves or fresh juice."),
+    Fruit("Lime", 180, (110, 170, 50),
+          "Seedless limes with thin skins and plenty of juice."),
+    Fruit("Orange", 450, (250, 140, 20),
+          "Navel oranges, easy to peel and sweet, the winter favourite."),
+    Fruit("Papaya", 260, (250, 160, 60),
+          "Tropical papaya with orange flesh; scoop out the black seeds and squeeze lime over."),
+    Fruit("Peach", 220, (250, 170, 120),
+          "White peaches, fragrant and juicy. Ripe when they smell sweet at the stem."),
+    Fruit("Pear", 320, (190, 200, 80),
+          "Buttery pears that ripen on the counter in a few days."),
+    Fruit("Pineapple", 600, (220, 180, 40),
+          "Golden pineapples, sweet and low in acid; twist off the crown to serve."),
+]
+
 LICENSE_TEXT = "Photos (c) the supplier. Licensed to the store for its catalog only.\n"
 README_TEXT = "Supplier drop: one NNN.tiff photo and one NNN.txt description per product.\n"
 
@@ -101,8 +125,9 @@ def write_drop(
     size: tuple[int, int] = STORE_SIZE,
     compression: str | None = None,
     start: int = 1,
+    fruits: list[Fruit] = FRUITS,
 ) -> list[Fruit]:
-    """Write count products (the store's ten, then again) under root; return them in order."""
+    """Write count products (fruits, then again) under root; return them in order."""
     images = root / "images"
     descriptions = root / "descriptions"
     images.mkdir(parents=True, exist_ok=True)
@@ -111,7 +136,7 @@ def write_drop(
     (images / "README").write_text(README_TEXT)
     written = []
     for number in range(start, start + count):
-        fruit = FRUITS[(number - 1) % len(FRUITS)]
+        fruit = fruits[(number - 1) % len(fruits)]
         key = f"{number:03d}"
         photo(fruit, size, seed=number).save(
             images / f"{key}.tiff", "TIFF", compression=compression or "raw"
@@ -138,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=len(FRUITS), help="products (default 10)")
     parser.add_argument("--size", type=parse_size, default=STORE_SIZE, help="default 3000x2000")
     parser.add_argument("--lzw", action="store_true", help="LZW-compress the TIFFs")
+    parser.add_argument("--next-week", action="store_true",
+                        help="the next week's products (numbered from 001 again)")
     args = parser.parse_args(argv)
-    write_drop(args.folder, args.count, args.size, "tiff_lzw" if args.lzw else None)
+    write_drop(args.folder, args.count, args.size, "tiff_lzw" if args.lzw else None,
+               fruits=NEXT_WEEK if args.next_week else FRUITS)
     print(f"wrote {args.count} products to {args.folder}")
     return 0
 

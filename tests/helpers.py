@@ -32,6 +32,29 @@ def media_files(server: Server) -> list[str]:
     return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
 
 
+def requests_received(server: Server, method: str) -> list[str]:
+    """The paths of the requests of a method the service answered, from its access log."""
+    marker = f'"{method} '
+    return [line.split(marker, 1)[1].split()[0]
+            for line in Path(server.log).read_text(errors="replace").splitlines()
+            if marker in line]
+
+
+def picture_served(server: Server, fruit: dict) -> bytes:
+    """The bytes the service serves for a fruit's image_name."""
+    response = requests.get(f"{server.url}/media/images/{fruit['image_name']}", timeout=10)
+    response.raise_for_status()
+    return response.content
+
+
+def pictures_by_name(server: Server) -> dict[str, list[bytes]]:
+    """Every fruit's name, with the bytes its image_name serves (one per fruit of that name)."""
+    pictures: dict[str, list[bytes]] = {}
+    for fruit in catalog_fruits(server):
+        pictures.setdefault(fruit["name"], []).append(picture_served(server, fruit))
+    return pictures
+
+
 def run_script(script: str, *args: str, env: dict[str, str] | None = None,
                timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run one of the project's scripts as the operator does: python3 SCRIPT.py ARGS."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 
@@ -108,9 +106,8 @@ def test_a_refused_item_carries_the_services_reason(guarded_catalog) -> None:
         catalog.post_fruit({**APPLE, "weight": "heavy"})
 
 
-def test_a_wrong_url_is_named(guarded_catalog, tmp_path: Path) -> None:
-    image = tmp_path / "001.jpeg"
+def test_a_wrong_url_is_named(guarded_catalog) -> None:
     with Catalog(guarded_catalog.url + "/store", token="right-token") as catalog, pytest.raises(
         CatalogError, match="answered 404: is CATALOG_URL"
     ):
-        catalog.upload_image(image, b"data")
+        catalog.upload_image("001.jpeg", b"data")

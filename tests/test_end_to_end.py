@@ -60,11 +60,11 @@ def test_the_service_going_down_half_way_loses_nothing_and_duplicates_nothing(
     real_upload = Catalog.upload_image
     calls = []
 
-    def upload_then_fall_over(self, path, data):
-        calls.append(path.name)
+    def upload_then_fall_over(self, name, data):
+        calls.append(name)
         if len(calls) == 5:
             catalog.stop()
-        return real_upload(self, path, data)
+        return real_upload(self, name, data)
 
     monkeypatch.setattr(Catalog, "upload_image", upload_then_fall_over)
     flags = ["--data-dir", str(drop), "--url", catalog.url, "--jobs", "1", "--retries", "1"]

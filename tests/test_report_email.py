@@ -23,7 +23,19 @@ import report_email
 import run
 import supplier_image_upload
 from automation.drop import Drop
-from automation.record import FRUIT, IMAGE, REPORT, UploadRecord
+from automation.record import (
+    DONE,
+    FAILED,
+    PENDING,
+    REPORT,
+    Event,
+    FruitEvent,
+    ImageEvent,
+    ReportEvent,
+    UploadRecord,
+    item_digest,
+    sha256_of,
+)
 from automation.settings import default_recipient
 from demo.processes import free_port
 from demo.sample_drop import FRUITS
@@ -43,27 +55,35 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(emails, "BACKOFF_SECONDS", 0.01)
 
 
-def record_events(drop: Path, url: str, *events: tuple[str, str, str, dict[str, Any]]) -> None:
-    """Write (kind, key, state, fields) events to the drop's record, as the upload steps do."""
+def record_events(drop: Path, url: str, *events: Event) -> None:
+    """Write events to the drop's record, as the upload steps do."""
     with UploadRecord(Drop(drop).record, url) as record:
-        for kind, key, state, fields in events:
-            record.add(kind, key, state, **fields)
+        for event in events:
+            record.add(event)
 
 
-def done(key: str, name: str, weight: int, fruit_id: int) -> tuple[str, str, str, dict]:
-    """A fruit event of run.py: in the catalog."""
-    return (FRUIT, key, "done", {"file": f"descriptions/{key}.txt", "id": fruit_id, "name": name,
-                                 "weight": weight, "image_name": f"{key}.jpeg", "sha256": "x"})
+def item_of(drop: Path, key: str) -> str:
+    """The digest of drop entry key as it is now: its description and its picture."""
+    jpeg = drop / "images" / f"{key}.jpeg"
+    picture = sha256_of(jpeg.read_bytes()) if jpeg.exists() else ""
+    return item_digest((drop / "descriptions" / f"{key}.txt").read_bytes(), picture)
 
 
-def failed(key: str, reason: str, **fields: Any) -> tuple[str, str, str, dict]:
-    """A fruit event of run.py: refused."""
-    return (FRUIT, key, "failed", {"reason": reason, "file": f"descriptions/{key}.txt", **fields})
+def done(drop: Path, key: str, name: str, weight: int, fruit_id: int) -> FruitEvent:
+    """A fruit event of run.py: the entry as it is now is in the catalog."""
+    return FruitEvent(key=f"descriptions/{key}.txt", state=DONE, item=item_of(drop, key),
+                      id=fruit_id, name=name, weight=weight, image_name=f"{key}.jpeg")
 
 
-def all_done(count: int = 10) -> list[tuple[str, str, str, dict]]:
+def failed(drop: Path, key: str, reason: str, name: str = "") -> FruitEvent:
+    """A fruit event of run.py: the entry as it is now was refused."""
+    return FruitEvent(key=f"descriptions/{key}.txt", state=FAILED, item=item_of(drop, key),
+                      reason=reason, name=name)
+
+
+def all_done(drop: Path, count: int = 10) -> list[FruitEvent]:
     """The store's fruits, all in the catalog."""
-    return [done(f"{n:03d}", FRUITS[n - 1].name, FRUITS[n - 1].weight, n)
+    return [done(drop, f"{n:03d}", FRUITS[n - 1].name, FRUITS[n - 1].weight, n)
             for n in range(1, count + 1)]
 
 
@@ -91,10 +111,10 @@ def flags(drop: Path, tmp_path: Path, url: str = URL, *more: str) -> list[str]:
             "--recipient", "supplier@example.com", *more]
 
 
-def reports_recorded(drop: Path, url: str = URL) -> dict | None:
-    """The record's latest report entry."""
+def reports_recorded(drop: Path, url: str = URL) -> list[ReportEvent]:
+    """The reports the record says were sent."""
     with UploadRecord(Drop(drop).record, url) as record:
-        return record.entry(REPORT, report_email.REPORT_KEY)
+        return record.events(REPORT)
 
 
 # End to end, the record made by the real import steps.
@@ -146,75 +166,79 @@ def test_a_second_run_with_nothing_new_sends_nothing_unless_resend(
     drop: Path, mailbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """Sent once, recorded; again: 'nothing new' on stdout, exit 0; --resend sends it again."""
-    record_events(drop, URL, *all_done())
+    record_events(drop, URL, *all_done(drop))
     assert report_email.main(flags(drop, tmp_path)) == 0
-    sent = reports_recorded(drop)
-    assert sent["state"] == "sent"
-    assert sent["keys"] == [f"{n:03d}" for n in range(1, 11)]
-    assert sent["total"] == TOTAL
+    [sent] = reports_recorded(drop)
+    assert (sent.state, sent.ids, sent.total) == ("sent", tuple(range(1, 11)), TOTAL)
     capsys.readouterr()
 
     assert report_email.main(flags(drop, tmp_path)) == 0
     assert len(mailbox.messages()) == 1
     assert capsys.readouterr().out.startswith(
-        f"nothing new since the report sent to supplier@example.com at {sent['at']}: no email"
+        f"nothing new since the report sent to supplier@example.com at {sent.at}: no email"
     )
     assert report_email.main(flags(drop, tmp_path, URL, "--resend")) == 0
     assert len(mailbox.messages()) == 2
+    assert f"Total weight imported: {TOTAL} lbs." in body_of(mailbox.messages()[1])
 
 
-def test_a_fruit_imported_after_the_report_brings_a_new_one(
+def test_a_fruit_imported_after_the_report_brings_a_report_of_its_own(
     drop: Path, mailbox: Any, tmp_path: Path
 ) -> None:
-    """The second report tells the whole drop again, with the fruit that came since."""
-    record_events(drop, URL, *all_done(9))
+    """The second report tells what came since the first: the fruit that was missing."""
+    record_events(drop, URL, *all_done(drop, 9))
     assert report_email.main(flags(drop, tmp_path)) == 0
     assert "descriptions/010.txt" in body_of(mailbox.messages()[0])  # not posted yet, then
-    record_events(drop, URL, done("010", "Watermelon", 500, 10))
+    record_events(drop, URL, done(drop, "010", "Watermelon", 500, 10))
     assert report_email.main(flags(drop, tmp_path)) == 0
     first, second = mailbox.messages()
     assert f"Total weight imported: {TOTAL - 500} lbs." in body_of(first)
-    assert f"Total weight imported: {TOTAL} lbs." in body_of(second)
-    assert "All fruits were uploaded" in body_of(second)
+    assert "All fruits were uploaded to our website successfully: 1 fruit." in body_of(second)
+    assert "Total weight imported: 500 lbs." in body_of(second)
+    _, _, text = pdf_of(second)
+    assert "name: Watermelon" in text and "name: Apple" not in text
 
 
-# What the report says: the record, not the files.
+# What the report says: the record, of the items now in the drop.
 
 
 @pytest.fixture
 def mixed_drop(drop: Path) -> Path:
-    """Seven fruits in the catalog; one refused, one unanswered, one whose image failed, one
-    never posted, and a description edited after it was posted."""
+    """Six fruits in the catalog; one refused, one unanswered, one whose image failed, one
+    never posted, and one whose description was edited after it was posted."""
     (drop / "descriptions" / "011.txt").write_text("Fig\n50 lbs\nSweet.")
-    (drop / "descriptions" / "001.txt").write_text("Apple\n999 lbs\nEdited after posting.")
+    (drop / "images" / "010.jpeg").write_bytes(b"a JPEG the service refused")
     record_events(
-        drop, URL, *all_done(7),
-        failed("008", "weight '2 kg' is not in lbs (unit 'kg')", name=MARKUP_NAME),
-        (FRUIT, "009", "pending", {"file": "descriptions/009.txt", "since_id": 7}),
-        (IMAGE, "010.jpeg", "failed", {"file": "images/010.jpeg",
-                                       "reason": "the service refused it (400): Empty content"}),
+        drop, URL, *all_done(drop, 7),
+        failed(drop, "008", "weight '2 kg' is not in lbs (unit 'kg')", name=MARKUP_NAME),
+        FruitEvent(key="descriptions/009.txt", state=PENDING, item=item_of(drop, "009")),
+        ImageEvent(key="images/010.jpeg", state=FAILED,
+                   sha256=sha256_of(b"a JPEG the service refused"),
+                   reason="the service refused it (400): Empty content"),
     )
+    (drop / "descriptions" / "002.txt").write_text("Avocado\n999 lbs\nEdited after posting.")
     return drop
 
 
-def test_read_landed_takes_what_the_record_says(mixed_drop: Path) -> None:
+def test_read_landed_takes_what_the_record_says_of_the_items_now_in_the_drop(
+    mixed_drop: Path,
+) -> None:
     """Imported: the record's done fruits (weights as posted); the rest each with its reason."""
-    described = sorted(path.stem for path in (mixed_drop / "descriptions").glob("*.txt"))
+    descriptions = sorted((mixed_drop / "descriptions").glob("*.txt"))
     with UploadRecord(Drop(mixed_drop).record, URL) as record:
-        landed = read_landed(record, Drop(mixed_drop), described)
-    assert [(f.key, f.name, f.weight) for f in landed.imported] == [
-        (f"{n:03d}", FRUITS[n - 1].name, FRUITS[n - 1].weight) for n in range(1, 8)
+        landed = read_landed(record, Drop(mixed_drop), descriptions)
+    assert [(key, f.key, f.name, f.weight) for key, f in landed.fruits.items()] == [
+        (n, f"{n:03d}", FRUITS[n - 1].name, FRUITS[n - 1].weight) for n in (1, 3, 4, 5, 6, 7)
     ]
-    assert landed.imported[0].image == mixed_drop / "images" / "001.jpeg"
     assert landed.not_imported == [
+        NotImported("descriptions/002.txt", NOT_POSTED),
         NotImported("descriptions/008.txt", "weight '2 kg' is not in lbs (unit 'kg')",
                     MARKUP_NAME),
         NotImported("descriptions/009.txt", report_email.ANSWER_LOST),
-        NotImported("descriptions/010.txt", "its image 010.jpeg was not uploaded: the service "
-                    "refused it (400): Empty content"),
+        NotImported("descriptions/010.txt", "its image images/010.jpeg was not uploaded: the "
+                    "service refused it (400): Empty content"),
         NotImported("descriptions/011.txt", NOT_POSTED),
     ]
-    assert landed.fingerprint()["ids"] == list(range(1, 8))
 
 
 def test_the_report_of_a_partial_import_says_what_failed_and_why(
@@ -224,22 +248,35 @@ def test_the_report_of_a_partial_import_says_what_failed_and_why(
     assert report_email.main(flags(mixed_drop, tmp_path)) == 0
     [message] = mailbox.messages()
     body = body_of(message)
-    imported_weight = sum(fruit.weight for fruit in FRUITS[:7])
-    assert "7 fruits were uploaded to our website; 4 failed and were not imported." in body
+    imported_weight = sum(FRUITS[n - 1].weight for n in (1, 3, 4, 5, 6, 7))
+    assert "6 fruits were uploaded to our website; 5 failed and were not imported." in body
     assert f"Total weight imported: {imported_weight} lbs." in body
     assert (f"- descriptions/008.txt ({MARKUP_NAME}): weight '2 kg' is not in lbs (unit 'kg')"
             in body)
     assert f"- descriptions/011.txt: {NOT_POSTED}" in body
     _, _, text = pdf_of(message)
-    assert "weight: 500 lbs" in text and "999 lbs" not in text  # as posted, not as edited
-    assert f"Total weight imported (7 items): {imported_weight} lbs" in text
+    assert "999 lbs" not in text  # posted as it was, not as edited
+    assert f"Total weight imported (6 items): {imported_weight} lbs" in text
     section = " ".join(text.split("Not imported", 1)[1].split())
-    for file in ("008", "009", "010", "011"):
+    for file in ("002", "008", "009", "010", "011"):
         assert f"descriptions/{file}.txt" in section
     assert MARKUP_NAME in section
     assert "not posted to the catalog yet (run.py has not run for it)" in section
     warned = [r.getMessage() for r in caplog.records if "not imported" in r.getMessage()]
-    assert len(warned) == 4  # one line per item, naming the file and the reason
+    assert len(warned) == 5  # one line per item, naming the file and the reason
+
+
+def test_the_same_failures_again_are_nothing_new_and_a_new_one_is(
+    mixed_drop: Path, mailbox: Any, tmp_path: Path
+) -> None:
+    assert report_email.main(flags(mixed_drop, tmp_path)) == 0
+    assert report_email.main(flags(mixed_drop, tmp_path)) == 0
+    assert len(mailbox.messages()) == 1
+    (mixed_drop / "descriptions" / "012.txt").write_text("Kiwi\n1 lbs\nSmall.")
+    assert report_email.main(flags(mixed_drop, tmp_path)) == 0
+    second = mailbox.messages()[1]
+    assert "0 fruits were uploaded to our website; 6 failed" in body_of(second)
+    assert "descriptions/012.txt" in body_of(second)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +326,7 @@ def test_smtp_down_keeps_the_pdf_and_the_next_run_sends_exactly_one(
     capsys: pytest.CaptureFixture,
 ) -> None:
     """Nothing listens: exit 2, one line, the PDF kept, nothing recorded; up again: one email."""
-    record_events(drop, URL, *all_done())
+    record_events(drop, URL, *all_done(drop))
     port = free_port()
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(port))
@@ -299,7 +336,7 @@ def test_smtp_down_keeps_the_pdf_and_the_next_run_sends_exactly_one(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "connection refused" in error and f"the report stays at {pdf}" in error
     assert PdfReader(pdf).pages
-    assert reports_recorded(drop) is None
+    assert reports_recorded(drop) == []
 
     sink = start_sink(tmp_path / "mail", port)
     try:
@@ -314,7 +351,8 @@ def test_nothing_imported_is_one_line_and_no_report(
     drop: Path, mailbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """Every item refused: exit 2 with one line; no PDF, no mail."""
-    record_events(drop, URL, *[failed(f"{n:03d}", "the file is empty") for n in range(1, 11)])
+    record_events(drop, URL,
+                  *[failed(drop, f"{n:03d}", "the file is empty") for n in range(1, 11)])
     assert report_email.main(flags(drop, tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no fruit of it is in the catalog" in err
@@ -337,7 +375,7 @@ def test_the_record_is_read_for_the_catalog_url_given(
     drop: Path, mailbox: Any, tmp_path: Path
 ) -> None:
     """What landed in one catalog is no report for another."""
-    record_events(drop, URL, *all_done())
+    record_events(drop, URL, *all_done(drop))
     assert report_email.main(flags(drop, tmp_path, "http://other.test")) == 2
     assert mailbox.messages() == []
 
@@ -346,7 +384,7 @@ def test_a_pdf_of_another_name_is_attached_as_processed_pdf(
     drop: Path, mailbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """REPORT_PDF decides where the PDF is kept; the supplier always gets processed.pdf."""
-    record_events(drop, URL, *all_done())
+    record_events(drop, URL, *all_done(drop))
     kept = tmp_path / "reports" / "weekly-report.pdf"  # its folder does not exist yet
     monkeypatch.setenv("REPORT_PDF", str(kept))
     args = ["--data-dir", str(drop), "--url", URL]
@@ -364,22 +402,22 @@ def test_a_recipient_with_a_line_break_is_refused(
     capsys: pytest.CaptureFixture,
 ) -> None:
     """A line break in REPORT_RECIPIENT could add a Bcc: one line, exit 2, nothing sent."""
-    record_events(drop, URL, *all_done())
+    record_events(drop, URL, *all_done(drop))
     monkeypatch.setenv("REPORT_RECIPIENT", "supplier@example.com\nBcc: all@example.com")
     assert report_email.main(["--data-dir", str(drop), "--url", URL,
                               "--pdf", str(tmp_path / "p.pdf")]) == 2
     err = capsys.readouterr().err
     assert "may not contain a line break" in err and "Traceback" not in err
     assert mailbox.messages() == []
-    assert reports_recorded(drop) is None
+    assert reports_recorded(drop) == []
 
 
 def test_markup_in_names_reaches_the_supplier_as_written(
     drop: Path, mailbox: Any, tmp_path: Path
 ) -> None:
     """A fruit called 'Salt & Pepper <Special>' prints so in the PDF (and the body's list)."""
-    record_events(drop, URL, done("001", MARKUP_NAME, 5, 1),
-                  failed("002", "weight '<b>' is not a number of lbs", name="A & B"))
+    record_events(drop, URL, done(drop, "001", MARKUP_NAME, 5, 1),
+                  failed(drop, "002", "weight '<b>' is not a number of lbs", name="A & B"))
     assert report_email.main(flags(drop, tmp_path)) == 0
     [message] = mailbox.messages()
     _, _, text = pdf_of(message)
@@ -416,7 +454,7 @@ def test_as_a_process_a_refused_send_is_one_line_without_traceback(
     drop: Path, tmp_path: Path
 ) -> None:
     """The operator's view of a failed send: exit 2, one line on stderr, nothing on stdout."""
-    record_events(drop, URL, *all_done())
+    record_events(drop, URL, *all_done(drop))
     port = free_port()
     server = Controller(NoSuchUser(tmp_path / "mail"), hostname="127.0.0.1", port=port)
     server.start()

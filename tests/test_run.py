@@ -11,10 +11,10 @@ import requests
 import changeImage
 import run
 import supplier_image_upload
-from automation.record import FRUIT, UploadRecord
+from automation.record import PENDING, FruitEvent, UploadRecord
 from demo.processes import free_port
 from demo.sample_drop import FRUITS
-from tests.helpers import catalog_fruits
+from tests.helpers import catalog_fruits, picture_served, requests_received
 
 
 @pytest.fixture
@@ -62,21 +62,50 @@ def test_a_post_whose_answer_was_lost_is_not_sent_again(uploaded: Path, catalog)
     fruit = {"name": "Apple", "weight": 500, "description": FRUITS[0].description,
              "image_name": "001.jpeg"}
     with UploadRecord(uploaded / "catalog-record.jsonl", catalog.url) as record:
-        record.add(FRUIT, "001", "pending", since_id=0)
+        record.add(FruitEvent(key="descriptions/001.txt", state=PENDING))
     requests.post(f"{catalog.url}/fruits/", json=fruit, timeout=10).raise_for_status()
     assert post(uploaded, catalog.url) == 0
     assert len(catalog_fruits(catalog)) == 10
     assert [f["image_name"] for f in catalog_fruits(catalog)].count("001.jpeg") == 1
 
 
-def test_an_older_identical_fruit_does_not_hide_a_lost_post(uploaded: Path, catalog) -> None:
+def test_a_product_the_catalog_holds_is_not_posted_again_whoever_posted_it(
+    uploaded: Path, catalog, capsys
+) -> None:
+    """The same fields with an image name serving the same picture: the same product."""
     fruit = {"name": "Apple", "weight": 500, "description": FRUITS[0].description,
              "image_name": "001.jpeg"}
     requests.post(f"{catalog.url}/fruits/", json=fruit, timeout=10).raise_for_status()
-    with UploadRecord(uploaded / "catalog-record.jsonl", catalog.url) as record:
-        record.add(FRUIT, "001", "pending", since_id=1)  # posted after fruit 1: never arrived
     assert post(uploaded, catalog.url) == 0
-    assert [f["image_name"] for f in catalog_fruits(catalog)].count("001.jpeg") == 2
+    assert capsys.readouterr().out == "9 posted, 1 already in the catalog, 0 failed\n"
+    assert [f["name"] for f in catalog_fruits(catalog)].count("Apple") == 1
+
+
+def test_the_same_fields_with_another_picture_are_another_product(
+    uploaded: Path, catalog
+) -> None:
+    fruit = {"name": "Apple", "weight": 500, "description": FRUITS[0].description,
+             "image_name": "002.jpeg"}
+    requests.post(f"{catalog.url}/fruits/", json=fruit, timeout=10).raise_for_status()
+    assert post(uploaded, catalog.url) == 0
+    apples = [f["image_name"] for f in catalog_fruits(catalog) if f["name"] == "Apple"]
+    assert apples == ["002.jpeg", "001.jpeg"]
+
+
+def test_fruits_are_posted_in_the_drops_order(drop: Path, catalog) -> None:
+    """001, 002, ... 010, and 9 before 10 when the numbers are not padded."""
+    for number in range(1, 11):
+        for folder, suffix in (("images", ".tiff"), ("descriptions", ".txt")):
+            old = drop / folder / f"{number:03d}{suffix}"
+            old.rename(old.with_name(f"{number}{suffix}"))
+    assert changeImage.main(["--data-dir", str(drop), "-q"]) == 0
+    common = ["--data-dir", str(drop), "--url", catalog.url, "-q", "--jobs", "8"]
+    assert supplier_image_upload.main(common) == 0
+    assert run.main(common) == 0
+    fruits = catalog_fruits(catalog)
+    assert [f["name"] for f in fruits] == [fruit.name for fruit in FRUITS]
+    assert [f["image_name"] for f in fruits] == [f"{n}.jpeg" for n in range(1, 11)]
+    assert [f["id"] for f in fruits] == sorted(f["id"] for f in fruits)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +160,8 @@ def test_an_image_not_uploaded_yet_is_named(drop: Path, catalog, capsys) -> None
     assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
     assert post(drop, catalog.url, "--jobs", "1") == 1
     err = capsys.readouterr().err
-    assert "its image 001.jpeg is not in the catalog yet (run supplier_image_upload.py" in err
+    assert ("descriptions/001.txt: its image images/001.jpeg is not in the catalog yet (run "
+            "supplier_image_upload.py first; it goes up as 001.jpeg)") in err
     assert catalog_fruits(catalog) == []
 
 
@@ -139,7 +169,8 @@ def test_the_record_keeps_what_the_report_needs(uploaded: Path, catalog) -> None
     assert post(uploaded, catalog.url) == 0
     events = [json.loads(line) for line in (uploaded / "catalog-record.jsonl").open()]
     done = {e["key"]: e for e in events if e["kind"] == "fruit" and e["state"] == "done"}
-    assert done["005"]["name"] == "Kiwifruit" and done["005"]["weight"] == 250
+    kiwi = done["descriptions/005.txt"]
+    assert (kiwi["name"], kiwi["weight"], kiwi["image_name"]) == ("Kiwifruit", 250, "005.jpeg")
     ids = {f["id"] for f in catalog_fruits(catalog)}
     assert {e["id"] for e in done.values()} == ids
 
@@ -161,14 +192,39 @@ def test_nothing_to_post_is_said(tmp_path: Path, catalog, capsys) -> None:
     assert "descriptions: no .txt descriptions to post" in capsys.readouterr().err
 
 
-def test_a_description_changed_after_it_landed_is_not_posted_twice(
+def test_a_description_changed_after_it_landed_goes_as_a_new_fruit_and_says_so(
     uploaded: Path, catalog, capsys
 ) -> None:
     assert post(uploaded, catalog.url) == 0
+    avocado = next(f for f in catalog_fruits(catalog) if f["name"] == "Avocado")
     (uploaded / "descriptions" / "002.txt").write_text("Avocado\n210 lbs\nNow heavier.")
     capsys.readouterr()
     assert post(uploaded, catalog.url) == 0
-    err = capsys.readouterr().err
-    assert "descriptions/002.txt: changed since it landed (" in err
-    assert "the service cannot update a fruit" in err
-    assert len(catalog_fruits(catalog)) == 10
+    captured = capsys.readouterr()
+    assert (f"descriptions/002.txt: changed since it landed as fruit #{avocado['id']} ("
+            in captured.err)
+    assert ("): it goes as a new fruit; the store's service cannot update or delete a fruit"
+            in captured.err)
+    assert captured.out == "1 posted, 9 already in the catalog, 0 failed\n"
+    newest = catalog_fruits(catalog)[-1]
+    assert (newest["name"], newest["weight"], newest["image_name"]) == (
+        "Avocado", 210, "002.jpeg")
+    assert picture_served(catalog, newest) == (uploaded / "images" / "002.jpeg").read_bytes()
+
+
+def test_a_dry_run_says_what_it_would_post_and_posts_nothing(
+    uploaded: Path, catalog, capsys
+) -> None:
+    (uploaded / "descriptions" / "003.txt").write_text("Blackberry\nheavy\nx")
+    posts = len(requests_received(catalog, "POST"))
+    assert post(uploaded, catalog.url, "--dry-run") == 1  # what the real run would give
+    captured = capsys.readouterr()
+    expected = [f"would post descriptions/{n:03d}.txt: {FRUITS[n - 1].name}, "
+                f"{FRUITS[n - 1].weight} lbs, image {n:03d}.jpeg" for n in range(1, 11) if n != 3]
+    assert captured.out.splitlines() == [
+        *expected, "9 to post, 0 already in the catalog, 1 would fail (dry run: nothing sent)"]
+    assert "descriptions/003.txt: weight 'heavy' is not a number of lbs" in captured.err
+    assert len(requests_received(catalog, "POST")) == posts
+    assert catalog_fruits(catalog) == []
+    record = (uploaded / "catalog-record.jsonl").read_text()
+    assert '"kind": "fruit"' not in record

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 import changeImage
-from automation.record import FRUIT, UploadRecord
+from automation.record import DONE, FruitEvent, UploadRecord, item_digest, sha256_of
 from demo.processes import free_port, start_catalog
 from demo.smtp_sink import MailSink
 from tests.helpers import run_script
@@ -64,8 +64,11 @@ def test_no_script_prints_a_credential(drop: Path, strict_smtp: int, guarded_cat
         "HEALTH_STATE_FILE": str(tmp_path / "health.json"),
     }
     with UploadRecord(drop / "catalog-record.jsonl", guarded_catalog.url) as record:
-        record.add(FRUIT, "001", "done", name="Apple", weight=500, id=1,
-                   image_name="001.jpeg", file="descriptions/001.txt")  # for the report
+        record.add(FruitEvent(  # an imported fruit, for the report
+            key="descriptions/001.txt", state=DONE, name="Apple", weight=500, id=1,
+            image_name="001.jpeg", item=item_digest(
+                (drop / "descriptions" / "001.txt").read_bytes(),
+                sha256_of((drop / "images" / "001.jpeg").read_bytes()))))
     runs = {
         "changeImage.py": ["--force", "-vv"],
         "supplier_image_upload.py": ["-vv"],

@@ -10,9 +10,9 @@ import requests
 
 import changeImage
 import supplier_image_upload
-from automation.record import IMAGE, UploadRecord
+from automation.record import PENDING, ImageEvent, UploadRecord, sha256_of
 from demo.processes import free_port
-from tests.helpers import media_files
+from tests.helpers import media_files, requests_received
 
 
 @pytest.fixture
@@ -47,14 +47,15 @@ def test_an_upload_whose_answer_was_lost_is_not_sent_again(converted: Path, cata
     image = converted / "images" / "001.jpeg"
     requests.post(f"{catalog.url}/upload/", files={"file": image.open("rb")}, timeout=10)
     with UploadRecord(converted / "catalog-record.jsonl", catalog.url) as record:
-        record.add(IMAGE, "001.jpeg", "pending", sha256="whatever was sent")
+        record.add(ImageEvent(key="images/001.jpeg", state=PENDING, sha256=sha256_of(
+            image.read_bytes()), image_name="001.jpeg"))
     assert upload(converted, catalog.url) == 0
     assert media_files(catalog) == [f"{n:03d}.jpeg" for n in range(1, 11)]
 
 
 def test_an_upload_that_never_arrived_is_sent(converted: Path, catalog) -> None:
     with UploadRecord(converted / "catalog-record.jsonl", catalog.url) as record:
-        record.add(IMAGE, "001.jpeg", "pending", sha256="x")
+        record.add(ImageEvent(key="images/001.jpeg", state=PENDING, sha256="x"))
     assert upload(converted, catalog.url) == 0
     assert "001.jpeg" in media_files(catalog)
 
@@ -63,32 +64,89 @@ def test_the_record_says_what_landed(converted: Path, catalog) -> None:
     assert upload(converted, catalog.url) == 0
     lines = (converted / "catalog-record.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in lines]
-    done = {e["key"] for e in events if e["state"] == "done"}
-    assert done == {f"{n:03d}.jpeg" for n in range(1, 11)}
+    done = {e["key"]: e for e in events if e["state"] == "done"}
+    assert sorted(done) == [f"images/{n:03d}.jpeg" for n in range(1, 11)]
+    assert done["images/004.jpeg"]["image_name"] == "004.jpeg"
+    assert done["images/004.jpeg"]["sha256"] == sha256_of(
+        (converted / "images" / "004.jpeg").read_bytes())
     assert all(e["catalog"] == catalog.url for e in events)
 
 
-def test_an_image_the_service_refuses_is_reported_and_the_rest_go_on(
+def test_a_file_that_is_not_a_jpeg_is_one_line_and_the_rest_go_on(
     converted: Path, catalog, capsys
 ) -> None:
     (converted / "images" / "005.jpeg").write_bytes(b"not a jpeg at all")
     assert upload(converted, catalog.url, "--jobs", "1") == 1
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if "ERROR" in line]
-    assert len(errors) == 1
-    assert "images/005.jpeg: the service refused it (400): file: " in errors[0]
+    assert errors == ["supplier_image_upload.py: ERROR: images/005.jpeg: not a JPEG image "
+                      "(Pillow cannot identify it): not uploaded"]
     assert captured.out == "9 uploaded, 0 already in the catalog, 1 failed\n"
     assert len(media_files(catalog)) == 9
 
 
-def test_a_changed_image_is_not_uploaded_twice(converted: Path, catalog, capsys) -> None:
+def test_an_image_the_service_refuses_is_reported_with_its_reason(
+    converted: Path, catalog, capsys
+) -> None:
+    """A JPEG of over 10 MB: the bundled service's limit, answered 413 with its reason."""
+    big = converted / "images" / "006.jpeg"
+    big.write_bytes(big.read_bytes() + b"\0" * 11 * 1024 * 1024)
+    assert upload(converted, catalog.url, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "images/006.jpeg: the service refused it (413): Request too large" in err
+    assert len(media_files(catalog)) == 9
+
+
+def test_a_name_serving_another_picture_is_left_to_it(converted: Path, catalog, capsys) -> None:
+    """An earlier drop's 001.jpeg is in the catalog: ours goes up under a name of its own."""
+    theirs = (converted / "images" / "002.jpeg").read_bytes()
+    requests.post(f"{catalog.url}/upload/", files={"file": ("001.jpeg", theirs)}, timeout=10)
+    ours = (converted / "images" / "001.jpeg").read_bytes()
+    assert upload(converted, catalog.url) == 0
+    name = f"001-{sha256_of(ours)[:12]}.jpeg"
+    assert name in media_files(catalog)
+    assert requests.get(f"{catalog.url}/media/images/{name}", timeout=10).content == ours
+    assert requests.get(f"{catalog.url}/media/images/001.jpeg", timeout=10).content == theirs
+    assert capsys.readouterr().out == "10 uploaded, 0 already in the catalog, 0 failed\n"
+
+
+def test_a_changed_image_goes_up_under_a_name_of_its_own_and_says_so(
+    converted: Path, catalog, capsys
+) -> None:
     assert upload(converted, catalog.url) == 0
     image = converted / "images" / "002.jpeg"
     image.write_bytes(image.read_bytes() + b"\0")
     capsys.readouterr()
     assert upload(converted, catalog.url) == 0
-    assert "images/002.jpeg: changed since it landed (" in capsys.readouterr().err
-    assert len(media_files(catalog)) == 10
+    name = f"002-{sha256_of(image.read_bytes())[:12]}.jpeg"
+    captured = capsys.readouterr()
+    assert "images/002.jpeg: changed since it landed as 002.jpeg (" in captured.err
+    assert f"): it goes up as {name}; the store's service cannot replace an image" in captured.err
+    assert captured.out == "1 uploaded, 9 already in the catalog, 0 failed\n"
+    assert len(media_files(catalog)) == 11
+
+
+def test_a_dry_run_says_what_it_would_send_and_sends_nothing(
+    converted: Path, catalog, capsys
+) -> None:
+    theirs = (converted / "images" / "003.jpeg").read_bytes()
+    requests.post(f"{catalog.url}/upload/", files={"file": ("001.jpeg", theirs)}, timeout=10)
+    (converted / "images" / "004.jpeg").write_bytes(b"junk")
+    posts = len(requests_received(catalog, "POST"))
+    assert upload(converted, catalog.url, "--dry-run") == 1  # what the real run would give
+    captured = capsys.readouterr()
+    name = f"001-{sha256_of((converted / 'images' / '001.jpeg').read_bytes())[:12]}.jpeg"
+    assert captured.out.splitlines() == [
+        f"would upload images/001.jpeg as {name}",
+        "would upload images/002.jpeg as 002.jpeg",
+        "would upload images/003.jpeg as 003.jpeg",
+        *(f"would upload images/{n:03d}.jpeg as {n:03d}.jpeg" for n in range(5, 11)),
+        "9 to upload, 0 already in the catalog, 1 would fail (dry run: nothing sent)",
+    ]
+    assert "images/004.jpeg: not a JPEG image" in captured.err
+    assert len(requests_received(catalog, "POST")) == posts
+    assert not (converted / "catalog-record.jsonl").exists()
+    assert media_files(catalog) == ["001.jpeg"]
 
 
 def test_an_image_without_description_is_uploaded_with_a_warning(

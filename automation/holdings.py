@@ -1,0 +1,105 @@
+"""What the catalog holds: its fruits and the pictures its image names serve.
+
+The catalog is the truth about what was imported. A picture is known by the bytes of its JPEG,
+an item of the drop by its fruit (name, weight, description) together with its picture: the
+same item is in the catalog when a fruit with the same fields has an image name serving the
+same bytes, whichever drop, folder or number it came from.
+
+A drop entry NNN's picture goes under NNN.jpeg when that name is free or already serves it, and
+under NNN-<first 12 hex digits of its SHA-256>.jpeg when NNN.jpeg serves another picture (an
+earlier drop's): the store's service can neither replace nor delete an image.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from automation.catalog import Catalog
+from automation.descriptions import Description
+from automation.drop import jpeg_name
+from automation.record import sha256_of
+
+DIGEST_DIGITS = 12
+
+
+def image_names(key: str, picture: str) -> list[str]:
+    """The catalog names a drop entry's picture may take, in order of preference."""
+    return [jpeg_name(key), jpeg_name(f"{key}-{picture[:DIGEST_DIGITS]}")]
+
+
+def fields_of(fruit: Description | dict[str, Any]) -> tuple[str, int, str]:
+    """What a fruit says of the product, apart from its picture."""
+    if isinstance(fruit, Description):
+        return fruit.name, fruit.weight, fruit.description
+    return fruit.get("name", ""), fruit.get("weight", 0), fruit.get("description", "")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a picture goes in the catalog: the name, and whether it already serves it there."""
+
+    name: str
+    held: bool
+
+
+class Holdings:
+    """A view of one catalog: its fruits read once (and kept up to date with what we post), the
+    pictures of its image names read when first needed."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._served: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+        self._index(catalog.fruits())
+
+    def _index(self, fruits: Sequence[dict[str, Any]]) -> None:
+        by_fields: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+        for fruit in fruits:
+            by_fields.setdefault(fields_of(fruit), []).append(fruit)
+        with self._lock:
+            self._by_fields = by_fields
+            self._by_id = {fruit.get("id"): fruit for fruit in fruits}
+
+    def fruit(self, fruit_id: int | None) -> dict[str, Any] | None:
+        """The catalog's fruit of an id, if it holds it."""
+        return self._by_id.get(fruit_id)
+
+    def served(self, name: str, fresh: bool = False) -> str | None:
+        """The SHA-256 of the picture an image name serves, or None when it serves none."""
+        if fresh or name not in self._served:
+            data = self.catalog.image(name)
+            self._served[name] = None if data is None else sha256_of(data)
+        return self._served[name]
+
+    def place(self, key: str, picture: str) -> Placement | None:
+        """Where drop entry key's picture goes: its first name that is free or serves it
+        already; None when every one serves another picture."""
+        for name in image_names(key, picture):
+            served = self.served(name)
+            if served == picture:
+                return Placement(name, held=True)
+            if served is None:
+                return Placement(name, held=False)
+        return None
+
+    def find_fruit(
+        self, fruit: Description, picture: str, fresh: bool = False
+    ) -> dict[str, Any] | None:
+        """The catalog's fruit of an item (the same fields and picture), if it holds one."""
+        if fresh:
+            self._index(self.catalog.fruits())
+        for stored in self._by_fields.get(fields_of(fruit), []):
+            name = stored.get("image_name")
+            if isinstance(name, str) and name and self.served(name, fresh) == picture:
+                return stored
+        return None
+
+    def posted(self, stored: dict[str, Any], picture: str) -> None:
+        """Take in a fruit we just posted, with the picture its image name serves."""
+        with self._lock:
+            self._by_fields.setdefault(fields_of(stored), []).append(stored)
+            self._by_id[stored["id"]] = stored
+            self._served[stored["image_name"]] = picture

@@ -1,0 +1,114 @@
+"""Sending each item of a drop to the catalog exactly once: plan, then carry out.
+
+A step first plans every item from the drop and from what the catalog holds (the truth; the
+record only remembers): send it, hold it (the catalog has it already), or fail it with a reason.
+A dry run stops there and prints what would be sent. Carrying a plan out, the record gets
+`pending` before a request goes, `done` once the catalog confirmed it, `failed` when it refused
+it. Just before sending, the catalog view is asked once more (it knows what this run posted);
+after a request whose answer was lost, the catalog is asked whether it landed before the request
+goes again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from automation.batch import DONE, FAILED, SKIPPED, Outcome
+from automation.catalog import Rejected, deliver
+from automation.errors import ItemError
+from automation.record import DONE as RECORDED_DONE
+from automation.record import FAILED as RECORDED_FAILED
+from automation.record import PENDING, Event, UploadRecord
+
+SEND = "send"
+HOLD = "hold"
+FAIL = "fail"
+
+Landed = dict[str, Any]  # what the record keeps of where an item landed: its id, its image name
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a step will do with one item of the drop, and how."""
+
+    item: str  # the drop file, as the operator knows it
+    action: str  # SEND, HOLD or FAIL
+    event: Event  # what the record will keep of it
+    why: str = ""  # a failure's reason, or a note for the operator
+    preview: str = ""  # what a dry run prints for an item it would send
+    send: Callable[[], Landed] | None = None  # sends it once; says where it landed
+    find: Callable[[bool], Landed | None] | None = None  # where it landed, if it did (fresh?)
+
+
+def fail(event: Event, why: str) -> Plan:
+    """A plan for an item that cannot be sent, and why."""
+    return Plan(event.key, FAIL, event, why)
+
+
+def hold(event: Event, why: str = "") -> Plan:
+    """A plan for an item the catalog holds already."""
+    return Plan(event.key, HOLD, event, why)
+
+
+def note_on_sending(record: UploadRecord, event: Event, consequence: str) -> str:
+    """What the operator should know when an item that landed before goes again: its file
+    changed since (the store's service can replace nothing), or the catalog no longer holds it."""
+    earlier = next((e for e in reversed(record.history(event.kind, event.key))
+                    if e.state == RECORDED_DONE), None)
+    if earlier is None:
+        return ""
+    when = earlier.at[:10]
+    if earlier.content and earlier.content == event.content:
+        return (f"the record says it landed as {earlier.landed_as} ({when}), but the catalog "
+                "does not hold it now: it goes again")
+    return f"changed since it landed as {earlier.landed_as} ({when}): {consequence}"
+
+
+def remember(record: UploadRecord, event: Event) -> None:
+    """Record an item as in the catalog, unless its latest event says exactly that already."""
+    latest = record.latest(event.kind, event.key)
+    if latest is None or dataclasses.replace(latest, at="", catalog="") != event:
+        record.add(event)
+
+
+def carry_out(plan: Plan, record: UploadRecord, attempts: int) -> Outcome:
+    """Carry out one plan, keeping the record; never raises for the item's own failure."""
+    event = plan.event
+    if plan.action == FAIL:
+        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=plan.why))
+        return Outcome(plan.item, FAILED, plan.why)
+    if plan.action == SEND and plan.find is not None:
+        found = plan.find(False)
+        if found is not None:
+            plan = hold(dataclasses.replace(event, **found))
+    if plan.action == HOLD:
+        remember(record, dataclasses.replace(plan.event, state=RECORDED_DONE))
+        return Outcome(plan.item, SKIPPED, plan.why)
+
+    assert plan.send is not None and plan.find is not None
+    find = plan.find
+    record.add(dataclasses.replace(event, state=PENDING))
+    try:
+        landed = deliver(plan.send, lambda: find(True), attempts, plan.item)
+    except Rejected as error:
+        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error)))
+        return Outcome(plan.item, FAILED, str(error))
+    except ItemError as error:
+        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error),
+                                       uncertain=True))
+        return Outcome(plan.item, FAILED, str(error))
+    record.add(dataclasses.replace(event, state=RECORDED_DONE, **landed))
+    return Outcome(plan.item, DONE, plan.why)
+
+
+def preview(plan: Plan) -> Outcome:
+    """What carrying out a plan would do, printed for an item it would send; sends nothing."""
+    if plan.action == FAIL:
+        return Outcome(plan.item, FAILED, plan.why)
+    if plan.action == HOLD:
+        return Outcome(plan.item, SKIPPED, plan.why)
+    print(plan.preview, flush=True)
+    return Outcome(plan.item, DONE, plan.why)
