@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from automation.descriptions import read_description
 from automation.madefrom import MANIFEST_NAME
 from automation.record import sha256_of
 from demo.processes import start_catalog
-from demo.sample_drop import FRUITS, NEXT_WEEK, write_drop
+from demo.sample_drop import FRUITS, NEXT_WEEK, date_back, unpack_over, write_drop
 from tests.conftest import SMALL
 from tests.helpers import catalog_fruits, media_files, picture_served, requests_received
 
@@ -44,19 +42,8 @@ def archive(tmp_path: Path) -> Path:
     again, with file times a month old."""
     folder = tmp_path / "archive"
     write_drop(folder, size=SMALL, fruits=NEXT_WEEK)
-    stamp = time.time() - MONTH
-    for path in folder.rglob("*"):
-        os.utime(path, (stamp, stamp))
+    date_back(folder, MONTH)
     return folder
-
-
-def unpack_over(archive: Path, drop: Path) -> None:
-    """Unpack an archive over a drop, as tar does: each file new, with the archive's times."""
-    for source in archive.rglob("*"):
-        if source.is_file():
-            target = drop / source.relative_to(archive)
-            target.unlink(missing_ok=True)
-            shutil.copy2(source, target)
 
 
 def import_drop(drop: Path, url: str, quiet: bool = True) -> list[int]:
