@@ -20,14 +20,23 @@ from pathlib import Path
 from typing import Any
 
 from automation import settings
-from automation.batch import display_name, run_each, summarize, tell
+from automation.batch import ahead, display_name, summarize, tell
 from automation.catalog import open_catalog
-from automation.cli import add_verbosity_flags, guarded, setup_logging
+from automation.cli import add_verbosity_flags, guarded, progress, setup_logging
 from automation.descriptions import Description, parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, check_inside, files_with_suffix, jpeg_name
 from automation.errors import ItemError
 from automation.holdings import Holdings
-from automation.record import DONE, FAILED, FruitEvent, UploadRecord, item_digest, sha256_of
+from automation.record import (
+    DONE,
+    FAILED,
+    IMAGE,
+    FruitEvent,
+    ImageEvent,
+    UploadRecord,
+    item_digest,
+    sha256_of,
+)
 from automation.sendonce import SEND, Landed, Plan, carry_out, fail, hold, note_on_sending, preview
 
 log = logging.getLogger(__name__)
@@ -140,14 +149,18 @@ def main(argv: list[str] | None = None) -> int:
         with UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
                 open_catalog(args) as catalog:
             holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
+            for image in record.events(IMAGE):  # what supplier_image_upload.py saw served
+                if isinstance(image, ImageEvent) and image.state == DONE and image.image_name:
+                    holdings.remember(image.image_name, image.sha256)
             plan = partial(plan_post, drop=drop, holdings=holdings, record=record)
-            plans = run_each(plan, descriptions, args.jobs, "checking", args.quiet)
+            plans = progress(ahead(plan, descriptions, args.jobs), len(descriptions),
+                             "checking" if args.dry_run else "posting", args.quiet)
             if args.dry_run:
                 outcomes = [tell(preview(plan)) for plan in plans]
                 return summarize(outcomes, "to post", "already in the catalog", args.quiet,
                                  failed="would fail (dry run: nothing sent)")
-            send = partial(carry_out, record=record, attempts=args.retries + 1)
-            outcomes = run_each(send, plans, 1, "posting", args.quiet)
+            outcomes = [tell(carry_out(plan, record, attempts=args.retries + 1))
+                        for plan in plans]
         return summarize(outcomes, "posted", "already in the catalog", args.quiet)
 
     return guarded(run)

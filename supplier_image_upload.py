@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from automation import settings
-from automation.batch import display_name, run_each, summarize, tell
+from automation.batch import Outcome, display_name, run_each, summarize, tell
 from automation.catalog import open_catalog
 from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.descriptions import Description, read_description
@@ -147,13 +147,16 @@ def main(argv: list[str] | None = None) -> int:
                 open_catalog(args) as catalog:
             holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
             plan = partial(plan_upload, drop=drop, holdings=holdings, record=record)
-            plans = run_each(plan, images, args.jobs, "checking", args.quiet)
             if args.dry_run:
+                plans = run_each(plan, images, args.jobs, "checking", args.quiet)
                 outcomes = [tell(preview(plan)) for plan in plans]
                 return summarize(outcomes, "to upload", "already in the catalog", args.quiet,
                                  failed="would fail (dry run: nothing sent)")
-            send = partial(carry_out, record=record, attempts=args.retries + 1)
-            outcomes = run_each(send, plans, args.jobs, "uploading", args.quiet)
+
+            def upload_one(path: Path) -> Outcome:
+                return carry_out(plan(path), record, attempts=args.retries + 1)
+
+            outcomes = run_each(upload_one, images, args.jobs, "uploading", args.quiet)
         return summarize(outcomes, "uploaded", "already in the catalog", args.quiet)
 
     return guarded(run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +80,16 @@ def run_each(
         futures = [pool.submit(work, item) for item in items]
         done = (future.result() for future in futures)
         return [told(result) for result in progress(done, len(items), what, quiet)]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def ahead(work: Callable[[T], R], items: Sequence[T], jobs: int) -> Iterator[R]:
+    """The results of work on items in the items' order, `jobs` of them worked on at once ahead
+    of the one taken: for a step that must act in order, but may look ahead."""
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        yield from pool.map(work, items)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

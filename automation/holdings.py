@@ -74,6 +74,11 @@ class Holdings:
             self._served[name] = None if data is None else sha256_of(data)
         return self._served[name]
 
+    def remember(self, name: str, picture: str) -> None:
+        """Take in that an image name was seen serving a picture: the store's service can
+        neither replace nor delete an image, so it serves it for good."""
+        self._served[name] = picture
+
     def place(self, key: str, picture: str) -> Placement | None:
         """Where drop entry key's picture goes: its first name that is free or serves it
         already; None when every one serves another picture."""

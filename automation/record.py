@@ -10,6 +10,7 @@ the operator what changed since.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
@@ -202,6 +203,8 @@ class UploadRecord:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._file is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self._file.fileno())
             self._file.close()  # closing releases the lock
 
     def _load(self, text: str) -> None:
@@ -235,7 +238,12 @@ class UploadRecord:
         return [event for event in self._events if event.kind == kind]
 
     def add(self, event: Event) -> Event:
-        """Append an event, stamped with the time and the catalog, durably before returning."""
+        """Append an event, stamped with the time and the catalog.
+
+        Each line is flushed at once, so that it outlives the process; the file is synced only
+        when the run ends: a line lost with the machine costs nothing but asking the catalog
+        again, which every run does anyway.
+        """
         if self._file is None:
             raise RuntimeError(f"{self.path} was opened only to be read")
         event = dataclasses.replace(
@@ -245,6 +253,5 @@ class UploadRecord:
         with self._lock:
             self._file.write(event_to_json(event) + "\n")
             self._file.flush()
-            os.fsync(self._file.fileno())
             self._keep(event)
         return event

@@ -308,3 +308,31 @@ def test_a_drop_the_earlier_version_imported_is_not_sent_again_and_the_next_one_
     assert report_email.main(report) == 0
     [message] = mailbox.messages()
     assert "successfully: 10 fruits." in message.get_body().get_content()
+
+
+def test_run_py_asks_nothing_the_upload_just_saw_served(drop: Path, catalog: Any) -> None:
+    """A name that served a picture serves it for good (the service can neither replace nor
+    delete an image): the fruits go with the names the upload step checked, unasked."""
+    common = ["--data-dir", str(drop), "--url", catalog.url, "-q"]
+    assert changeImage.main(common[:2]) == 0
+    assert supplier_image_upload.main(common) == 0
+    gets = len(requests_received(catalog, "GET"))
+    assert run.main(common) == 0
+    assert requests_received(catalog, "GET")[gets:] == ["/fruits/"]
+    assert_the_catalog_shows(catalog, WEEK_1, pictures_of(drop))
+
+
+def test_a_catalog_that_lost_everything_gets_everything_again(
+    drop: Path, catalog: Any, tmp_path: Path
+) -> None:
+    """The record remembers, the catalog decides: a new empty catalog at the same address gets
+    the whole drop, though the record says it all landed."""
+    assert import_drop(drop, catalog.url) == [0, 0, 0]
+    catalog.stop()
+    empty = start_catalog(tmp_path / "new-catalog", port=catalog.port)
+    try:
+        assert import_drop(drop, empty.url) == [0, 0, 0]
+        assert_the_catalog_shows(empty, WEEK_1, pictures_of(drop))
+        assert len(media_files(empty)) == 10
+    finally:
+        empty.stop()
