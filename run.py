@@ -64,6 +64,14 @@ def recorded_fruit(record: UploadRecord, event: FruitEvent, holdings: Holdings) 
     return None
 
 
+def remember_what_was_served(record: UploadRecord, holdings: Holdings) -> None:
+    """Take in the pictures supplier_image_upload.py saw each image name serve (it checks each
+    name after its upload): a name serves its picture for good, so it need not be asked again."""
+    for image in record.events(IMAGE):
+        if isinstance(image, ImageEvent) and image.state == DONE and image.image_name:
+            holdings.remember(image.image_name, image.sha256)
+
+
 def post(holdings: Holdings, fruit: dict[str, Any], picture: str) -> Landed:
     """Post a fruit, and take it into the view of the catalog."""
     stored = holdings.catalog.post_fruit(fruit)
@@ -149,9 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         with UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
                 open_catalog(args) as catalog:
             holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
-            for image in record.events(IMAGE):  # what supplier_image_upload.py saw served
-                if isinstance(image, ImageEvent) and image.state == DONE and image.image_name:
-                    holdings.remember(image.image_name, image.sha256)
+            remember_what_was_served(record, holdings)
             plan = partial(plan_post, drop=drop, holdings=holdings, record=record)
             plans = progress(ahead(plan, descriptions, args.jobs), len(descriptions),
                              "checking" if args.dry_run else "posting", args.quiet)

@@ -67,8 +67,8 @@ def note_on_sending(record: UploadRecord, event: Event, consequence: str) -> str
     return f"changed since it landed as {earlier.landed_as} ({when}): {consequence}"
 
 
-def remember(record: UploadRecord, event: Event) -> None:
-    """Record an item as in the catalog, unless its latest event says exactly that already."""
+def record_once(record: UploadRecord, event: Event) -> None:
+    """Record an event, unless the item's latest event says exactly that already."""
     latest = record.latest(event.kind, event.key)
     if latest is None or dataclasses.replace(latest, at="", catalog="") != event:
         record.add(event)
@@ -78,14 +78,14 @@ def carry_out(plan: Plan, record: UploadRecord, attempts: int) -> Outcome:
     """Carry out one plan, keeping the record; never raises for the item's own failure."""
     event = plan.event
     if plan.action == FAIL:
-        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=plan.why))
+        record_once(record, dataclasses.replace(event, state=RECORDED_FAILED, reason=plan.why))
         return Outcome(plan.item, FAILED, plan.why)
     if plan.action == SEND and plan.find is not None:
         found = plan.find(False)
         if found is not None:
             plan = hold(dataclasses.replace(event, **found))
     if plan.action == HOLD:
-        remember(record, dataclasses.replace(plan.event, state=RECORDED_DONE))
+        record_once(record, dataclasses.replace(plan.event, state=RECORDED_DONE))
         return Outcome(plan.item, SKIPPED, plan.why)
 
     assert plan.send is not None and plan.find is not None

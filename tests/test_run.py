@@ -228,3 +228,12 @@ def test_a_dry_run_says_what_it_would_post_and_posts_nothing(
     assert catalog_fruits(catalog) == []
     record = (uploaded / "catalog-record.jsonl").read_text()
     assert '"kind": "fruit"' not in record
+
+
+def test_a_failure_that_stays_the_same_is_recorded_once(uploaded: Path, catalog) -> None:
+    (uploaded / "descriptions" / "003.txt").write_bytes(b"Blackberry\nheavy\nx")
+    for _ in range(3):
+        assert post(uploaded, catalog.url) == 1
+    events = [json.loads(line) for line in (uploaded / "catalog-record.jsonl").open()]
+    about_003 = [e["state"] for e in events if e["key"] == "descriptions/003.txt"]
+    assert about_003 == ["failed"]
