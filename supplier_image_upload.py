@@ -125,7 +125,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--images", type=Path, metavar="DIR",
         help="upload the JPEGs of this folder (default: <drop>/images)",
     )
-    settings.add_dry_run_flag(parser, "upload")
+    settings.add_dry_run_flag(parser, "uploaded")
     add_verbosity_flags(parser)
     return parser.parse_args(argv)
 
