@@ -124,16 +124,22 @@ def bench_conversion(count: int, rounds: int) -> str:
 
 
 @contextmanager
-def fresh_catalog(delay: float = 0.0) -> Iterator[str]:
-    """A catalog service with an empty database, behind a delaying proxy when delay > 0."""
+def fresh_catalog(delay: float = 0.0) -> Iterator[tuple[str, Path]]:
+    """A catalog service with an empty database, behind a delaying proxy when delay > 0; its
+    URL and its access log."""
     server = start_catalog(fresh_folder(OUT / "catalog"), workers=2, threads=8)
     proxy = CatalogProxy(server.url, delay=delay).start() if delay else None
     try:
-        yield proxy.url if proxy else server.url
+        yield (proxy.url if proxy else server.url), server.log
     finally:
         if proxy:
             proxy.stop()
         server.stop()
+
+
+def requests_answered(log: Path) -> int:
+    """How many requests the service answered, from its access log."""
+    return sum('HTTP/1.1" ' in line for line in log.read_text(errors="replace").splitlines())
 
 
 def upload_commands(drop: Path, url: str, jobs: int) -> list[list[str]]:
@@ -142,13 +148,15 @@ def upload_commands(drop: Path, url: str, jobs: int) -> list[list[str]]:
             for step in UPLOAD_STEPS]
 
 
-def upload_table(title: str, items: int, naive: Way, project: Way) -> str:
+def upload_table(title: str, items: int, naive: Way, project: Way,
+                 requests: dict[str, int]) -> str:
     """The upload comparison, in items per second, as markdown."""
-    lines = [f"### {title}", "", "| way | median | items/s | speed-up | peak memory |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [f"### {title}", "", "| way | requests | median | items/s | speed-up | peak memory |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for way in (naive, project):
-        lines.append(f"| {way.name} | {way.median:.2f} s | {items / way.median:.0f} "
-                     f"| {naive.median / way.median:.1f}x | {way.peak_mb:.0f} MB |")
+        lines.append(f"| {way.name} | {requests[way.name]} | {way.median:.2f} s "
+                     f"| {items / way.median:.0f} | {naive.median / way.median:.1f}x "
+                     f"| {way.peak_mb:.0f} MB |")
     return "\n".join([*lines, ""])
 
 
@@ -161,14 +169,17 @@ def bench_uploads(count: int, rounds: int, jobs: int) -> str:
     for label, delay in (("plain loopback", 0.0), ("a service answering after 50 ms", 0.05)):
         naive = Way("naive: a fresh requests.post per request, one at a time")
         project = Way(f"supplier_image_upload.py then run.py, --jobs {jobs}")
+        requests: dict[str, int] = {}
         for _ in range(rounds):
-            with fresh_catalog(delay) as url:
+            with fresh_catalog(delay) as (url, log):
                 naive.add(*measure([[PYTHON, "bench/naive_upload.py", str(drop), url]]))
+                requests[naive.name] = requests_answered(log)
             (drop / "catalog-record.jsonl").unlink(missing_ok=True)
-            with fresh_catalog(delay) as url:
+            with fresh_catalog(delay) as (url, log):
                 project.add(*measure(upload_commands(drop, url, jobs)))
+                requests[project.name] = requests_answered(log)
         title = f"Uploading {count} images and {count} descriptions, {label}"
-        sections.append(upload_table(title, 2 * count, naive, project))
+        sections.append(upload_table(title, 2 * count, naive, project, requests))
     return "\n".join(sections)
 
 
@@ -184,7 +195,7 @@ def bench_scaling(sizes: list[int], jobs: int) -> str:
             jpeg.unlink()
         (drop / "catalog-record.jsonl").unlink(missing_ok=True)
         convert = measure([[PYTHON, "changeImage.py", "--data-dir", str(drop), "-q"]])
-        with fresh_catalog() as url:
+        with fresh_catalog() as (url, _):
             upload, post = (measure([command]) for command in upload_commands(drop, url, jobs))
         total = convert[0] + upload[0] + post[0]
         peak = max(convert[1], upload[1], post[1]) / 1024
