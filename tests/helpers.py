@@ -32,10 +32,15 @@ def media_files(server: Server) -> list[str]:
     return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
 
 
-def run_script(script: str, *args: str, env: dict[str, str] | None = None,
-               timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run one of the project's scripts as the operator does: python3 SCRIPT.py ARGS."""
-    environment = {k: v for k, v in os.environ.items() if k not in CONTRACT_ENV}
+def run_script(
+    script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
+    unset: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run one of the project's scripts as the operator does: python3 SCRIPT.py ARGS.
+
+    The contract's settings are not passed on unless given in env; nor are the names in unset.
+    """
+    environment = {k: v for k, v in os.environ.items() if k not in (*CONTRACT_ENV, *unset)}
     return subprocess.run(
         [sys.executable, script, *args], cwd=PROJECT, env={**environment, **(env or {})},
         capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
