@@ -290,6 +290,31 @@ class IndexViewTests(TestCase):
         self.assertLess(content.index("Banana"), content.index("Apple"))
 
 
+class TrailingSlashTests(MediaTestCase):
+    """As the store's Django: a write without the trailing slash (POST /fruits) answers 500."""
+
+    def test_post_fruits_without_the_slash_is_a_server_error(self):
+        with self.assertLogs("fruitstore.middleware", "ERROR"):
+            response = self.client.post("/fruits", FRUIT)
+        self.assertEqual(response.status_code, status.HTTP_500_INTERNAL_SERVER_ERROR)
+        self.assertNotIn("Location", response)
+        self.assertEqual(Fruits.objects.count(), 0)
+
+    def test_post_upload_without_the_slash_is_a_server_error(self):
+        with self.assertLogs("fruitstore.middleware", "ERROR"):
+            response = self.client.post("/upload", {"file": jpeg_file()}, format="multipart")
+        self.assertEqual(response.status_code, status.HTTP_500_INTERNAL_SERVER_ERROR)
+        self.assertFalse((self.media_root / "images").exists())
+
+    def test_get_fruits_without_the_slash_is_redirected(self):
+        response = self.client.get("/fruits")
+        self.assertEqual(response.status_code, status.HTTP_301_MOVED_PERMANENTLY)
+        self.assertEqual(response["Location"], "/fruits/")
+
+    def test_post_to_an_unknown_url_is_still_not_found(self):
+        self.assertEqual(self.client.post("/no/such/page", FRUIT).status_code, 404)
+
+
 class NotFoundTests(TestCase):
     def test_unknown_url(self):
         """An unknown URL gets a plain 404, not Django's debug page."""
