@@ -1,12 +1,15 @@
 import io
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.test import SimpleTestCase, TestCase, override_settings
 from PIL import Image as PILImage
 from rest_framework import status
 from rest_framework.test import APITestCase
@@ -339,3 +342,23 @@ class NotFoundTests(TestCase):
         from fruitstore import settings
 
         self.assertIs(settings.DEBUG, False)
+
+
+class TestersEnvironmentTests(SimpleTestCase):
+    def test_the_testers_environment_does_not_reach_these_tests(self):
+        """These tests pass with a tester's CATALOG_TOKEN and CATALOG_DATA_DIR set, and leave
+        that folder alone (run as a process, without this test)."""
+        project = Path(__file__).resolve().parents[2]
+        testers_data = Path(tempfile.mkdtemp()) / "testers-catalog"
+        self.addCleanup(shutil.rmtree, testers_data.parent)
+        env = {**os.environ, "CATALOG_TOKEN": "a-testers-token",
+               "CATALOG_DATA_DIR": str(testers_data)}
+        env.pop("DJANGO_SETTINGS_MODULE", None)  # as a tester's shell has it: from pyproject
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "catalog_service", "-k", "not test_the_testers_environment"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        )
+        self.assertEqual(done.returncode, 0, done.stdout[-3000:])
+        self.assertRegex(done.stdout, r"\d+ passed")
+        self.assertFalse(testers_data.exists())
