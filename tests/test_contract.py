@@ -17,7 +17,7 @@ import pytest
 
 from demo.processes import PROJECT, start_catalog
 from demo.sample_drop import write_drop
-from tests.helpers import run_script
+from tests.helpers import NotOursToTouch, run_script
 
 # Every script of the project: the files at the top that run as `python3 SCRIPT.py`.
 SCRIPTS = sorted(
@@ -78,7 +78,8 @@ def default_pdf() -> Iterator[Path]:
     try:
         os.close(os.open(DEFAULT_PDF, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     except FileExistsError:
-        pytest.skip(f"{DEFAULT_PDF} is there already, not made by this test: left alone")
+        raise NotOursToTouch(f"{DEFAULT_PDF} is there already, not made by this test: "
+                             "left alone") from None
     try:
         yield DEFAULT_PDF
     finally:
