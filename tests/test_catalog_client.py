@@ -103,12 +103,13 @@ def test_the_right_token_is_sent_with_every_request(
 ) -> None:
     """A whole import through a proxy that notes what the service received: every GET and
     every POST of both upload steps carried the token (the service checks only the POSTs)."""
+    # Converted first: changeImage forks its workers, which no thread (the proxy's) may see.
+    assert changeImage.main(["--data-dir", str(drop), "-q"]) == 0
     server = start_catalog(tmp_path / "catalog", token="right-token")
     proxy = CatalogProxy(server.url).start()
     try:
         monkeypatch.setenv("CATALOG_TOKEN", "right-token")
         argv = ["--data-dir", str(drop), "--url", proxy.url, "-q"]
-        assert changeImage.main(["--data-dir", str(drop), "-q"]) == 0
         assert supplier_image_upload.main(argv) == 0
         assert run.main(argv) == 0
     finally:
