@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
+PYTEST_ARGS ?=
 
 .PHONY: demo test lint bench clean
 
@@ -16,7 +17,7 @@ demo: $(READY)
 	$(BIN)/python -m demo.run_demo
 
 test: $(READY)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(READY)
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,14 +38,19 @@ class Drop:
 
     def require(self, folder: Path) -> Path:
         """Return folder, or stop the run when it does not exist or cannot be opened."""
+        # stat(), not is_dir(): from Python 3.14 on, is_dir() answers False for any error,
+        # so a folder that may not be looked into would pass for one that is not there.
         try:
-            if folder.is_dir():
-                return folder
+            mode = folder.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            mode = 0
         except OSError as error:
             raise AutomationError(f"{folder}: cannot open it: {error.strerror}") from None
-        raise AutomationError(
-            f"{folder}: no such folder (is SUPPLIER_DATA_DIR / --data-dir right?)"
-        )
+        if not stat.S_ISDIR(mode):
+            raise AutomationError(
+                f"{folder}: no such folder (is SUPPLIER_DATA_DIR / --data-dir right?)"
+            )
+        return folder
 
 
 def natural_order(path: Path) -> tuple[str, str]:

@@ -61,7 +61,9 @@ def main() -> None:
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["CATALOG_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fruitstore.settings")
+    # Always the service's own settings: a DJANGO_SETTINGS_MODULE inherited from the caller
+    # (pytest-django exports the tests' one) is not this server's.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "fruitstore.settings"
     # Set here so that every gunicorn worker has the same key.
     os.environ.setdefault("CATALOG_SECRET_KEY", secrets.token_urlsafe(50))
     migrate()

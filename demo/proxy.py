@@ -27,6 +27,8 @@ class CatalogProxy:
         self.hang = False
         self.post_faults: deque[str | int] = deque()  # per POST: a status to answer, or "lose"
         self.forwarded_posts = 0
+        # What clients sent, in order: (method, path, Authorization header or None).
+        self.received: list[tuple[str, str, str | None]] = []
         self._stopped = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -63,15 +65,22 @@ class CatalogProxy:
                 """Quiet: the service keeps its own access log."""
 
             def do_GET(self) -> None:
+                self.note()
                 self.forward()
 
             def do_POST(self) -> None:
+                self.note()
                 fault = proxy.post_faults.popleft() if proxy.post_faults else None
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if isinstance(fault, int):
                     self.answer(fault, b'{"detail": "injected fault"}')
                     return
                 self.forward(body, lose=fault == "lose")
+
+            def note(self) -> None:
+                proxy.received.append(
+                    (self.command, self.path, self.headers.get("Authorization"))
+                )
 
             def forward(self, body: bytes = b"", lose: bool = False) -> None:
                 if proxy.hang:

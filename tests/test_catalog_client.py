@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
 
+import changeImage
+import run
+import supplier_image_upload
 from automation.catalog import Catalog, CatalogError, Rejected, Transient, deliver, reason_of
 from automation.errors import ItemError
 from demo.processes import free_port, start_catalog
+from demo.proxy import CatalogProxy
 
 APPLE = {"name": "Apple", "weight": 1, "description": "x", "image_name": "001.jpeg"}
 
@@ -92,11 +98,30 @@ def test_a_wrong_token_stops_the_run_and_says_which_setting(guarded_catalog) -> 
         catalog.post_fruit(APPLE)
 
 
-def test_the_right_token_is_sent_with_every_request(guarded_catalog) -> None:
-    with Catalog(guarded_catalog.url, token="right-token") as catalog:
-        stored = catalog.post_fruit(APPLE)
-        assert stored["id"] >= 1
-        assert stored in catalog.fruits()
+def test_the_right_token_is_sent_with_every_request(
+    drop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole import through a proxy that notes what the service received: every GET and
+    every POST of both upload steps carried the token (the service checks only the POSTs)."""
+    # Converted first: changeImage forks its workers, which no thread (the proxy's) may see.
+    assert changeImage.main(["--data-dir", str(drop), "-q"]) == 0
+    server = start_catalog(tmp_path / "catalog", token="right-token")
+    proxy = CatalogProxy(server.url).start()
+    try:
+        monkeypatch.setenv("CATALOG_TOKEN", "right-token")
+        argv = ["--data-dir", str(drop), "--url", proxy.url, "-q"]
+        assert supplier_image_upload.main(argv) == 0
+        assert run.main(argv) == 0
+    finally:
+        proxy.stop()
+        server.stop()
+    methods = {method for method, _, _ in proxy.received}
+    assert methods == {"GET", "POST"}
+    assert ("POST", "/upload/") in {(method, path) for method, path, _ in proxy.received}
+    assert ("POST", "/fruits/") in {(method, path) for method, path, _ in proxy.received}
+    unsigned = [(method, path, auth) for method, path, auth in proxy.received
+                if auth != "Token right-token"]
+    assert unsigned == []
 
 
 def test_a_refused_item_carries_the_services_reason(guarded_catalog) -> None:

@@ -1,6 +1,6 @@
 """emails.py: messages built and read back, and sent through real aiosmtpd servers.
 
-The servers are real: plain, STARTTLS and SSL with a self-signed certificate made here, one
+The servers are real: plain, STARTTLS and SSL with a certificate made here (trustme), one
 that asks for a login, and ones that answer 4xx/5xx. Only the backoff between tries is shortened.
 """
 
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import shutil
 import ssl
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -63,10 +62,11 @@ def a_message(subject: str = "Upload Completed - Online Fruit Store") -> Any:
 
 @dataclass
 class Certificate:
-    """A self-signed certificate for 127.0.0.1 and localhost, and its key."""
+    """A certificate for 127.0.0.1 and localhost, its key, and the authority that signed it."""
 
     cert: Path
     key: Path
+    authority: Path
 
     def server_context(self) -> ssl.SSLContext:
         """The TLS context of a server presenting this certificate."""
@@ -77,17 +77,14 @@ class Certificate:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    """A fresh self-signed certificate, made with openssl."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed: cannot make a test certificate")
+    """A fresh certificate from a throwaway authority that no system trusts (made by trustme)."""
+    authority = trustme.CA()
+    issued = authority.issue_cert("localhost", "127.0.0.1")
     folder = tmp_path_factory.mktemp("tls")
-    made = Certificate(folder / "cert.pem", folder / "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(made.key), "-out", str(made.cert), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )
+    made = Certificate(folder / "cert.pem", folder / "key.pem", folder / "authority.pem")
+    issued.cert_chain_pems[0].write_to_path(str(made.cert))
+    issued.private_key_pem.write_to_path(str(made.key))
+    authority.cert_pem.write_to_path(str(made.authority))
     return made
 
 
@@ -134,12 +131,25 @@ class Refusing(MailSink):
         return await super().handle_DATA(server, session, envelope)
 
 
-class RudeAtQuit(MailSink):
-    """A server that takes the message, then answers QUIT with an error."""
+class HangsUpAtQuit(MailSink):
+    """A server that takes the message, then drops the connection at QUIT without an answer.
+
+    (An error answer to QUIT would prove nothing: smtplib's quit() returns it, never raises.)
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.tries = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Count the message, and keep it."""
+        self.tries += 1
+        return await super().handle_DATA(server, session, envelope)
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
-        """Say goodbye rudely."""
-        return "451 4.3.0 Something broke after your message"
+        """Hang up: the client reads the end of the connection instead of '221'."""
+        server.transport.abort()
+        return "221 Bye (never sent: the connection is gone)"
 
 
 class Authenticator:
@@ -292,10 +302,11 @@ def test_a_5xx_answer_is_not_retried(
 def test_an_error_after_the_message_was_taken_does_not_send_it_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: Callable
 ) -> None:
-    """The server takes the message, then fails at QUIT: sent, once, no error."""
-    port, server = smtp_server(RudeAtQuit(tmp_path / "mail"))
+    """The server takes the message, then hangs up at QUIT: sent, once, no error, no retry."""
+    port, server = smtp_server(HangsUpAtQuit(tmp_path / "mail"))
     use_server(monkeypatch, port)
     send_email(a_message(), attempts=4)
+    assert server.tries == 1
     assert len(server.messages()) == 1
 
 
@@ -305,7 +316,7 @@ def test_starttls_with_a_trusted_certificate(
     """STARTTLS to a server that requires it, its certificate trusted through SMTP_CA_FILE."""
     port, server = smtp_server(tls_context=certificate.server_context(), require_starttls=True)
     use_server(monkeypatch, port, "starttls")
-    monkeypatch.setenv("SMTP_CA_FILE", str(certificate.cert))
+    monkeypatch.setenv("SMTP_CA_FILE", str(certificate.authority))
     send_email(a_message())
     assert [m["Subject"] for m in server.messages()] == ["Upload Completed - Online Fruit Store"]
 
@@ -314,10 +325,11 @@ def test_starttls_refuses_an_untrusted_certificate_at_once(
     certificate: Certificate, monkeypatch: pytest.MonkeyPatch, smtp_server: Callable,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A self-signed certificate that nobody said to trust: a clear error, no retry, no mail."""
+    """A certificate from an authority nobody said to trust: a clear error, no retry, no mail."""
     port, server = smtp_server(tls_context=certificate.server_context(), require_starttls=True)
     use_server(monkeypatch, port, "starttls")
-    with pytest.raises(MailError, match=r"its certificate is not trusted \(self.signed"):
+    untrusted = r"its certificate is not trusted \(unable to get local issuer certificate\)"
+    with pytest.raises(MailError, match=untrusted):
         send_email(a_message(), attempts=3)
     assert "trying again" not in caplog.text
     assert server.messages() == []
@@ -329,7 +341,7 @@ def test_ssl_with_a_trusted_certificate(
     """SMTP over TLS from the first byte (SMTP_SECURITY=ssl)."""
     port, server = smtp_server(ssl_context=certificate.server_context())
     use_server(monkeypatch, port, "ssl")
-    monkeypatch.setenv("SMTP_CA_FILE", str(certificate.cert))
+    monkeypatch.setenv("SMTP_CA_FILE", str(certificate.authority))
     send_email(a_message())
     assert len(server.messages()) == 1
 

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,15 +122,24 @@ def test_a_wrong_token_is_one_line_and_exit_2(converted: Path, tmp_path: Path) -
         guarded.stop()
 
 
+def mount_tmpfs(folder: Path, options: str, disk: str) -> None:
+    """Mount a tmpfs on folder, or skip saying why it cannot be."""
+    if shutil.which("mount") is None:
+        pytest.skip(f"needs the mount program (util-linux) to make a {disk} disk")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        reason = mounted.stderr.strip().splitlines()[0] if mounted.stderr.strip() else (
+            f"exit {mounted.returncode}")
+        pytest.skip(f"cannot mount a tmpfs to make a {disk} disk: {reason}")
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A folder on a 200 KB tmpfs: room for a few JPEGs, not ten."""
     folder = tmp_path / "small-disk"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
-                             capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip("needs root and mount to make a full disk")
+    mount_tmpfs(folder, "size=200k", "full")
     yield folder
     subprocess.run(["umount", "-l", str(folder)], check=True)
 
@@ -152,10 +160,7 @@ def test_a_full_disk_fails_each_image_in_one_line_and_leaves_nothing_half_writte
 def test_a_read_only_output_folder_is_reported(drop: Path, tmp_path: Path, capsys) -> None:
     folder = tmp_path / "read-only"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(folder)],
-                             capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip("needs root and mount to make a read-only folder")
+    mount_tmpfs(folder, "ro", "read-only")
     try:
         argv = ["--data-dir", str(drop), "--output", str(folder), "--jobs", "1"]
         assert changeImage.main(argv) == 1
@@ -166,52 +171,69 @@ def test_a_read_only_output_folder_is_reported(drop: Path, tmp_path: Path, capsy
         subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
-def as_unprivileged_user() -> list[str]:
-    """A command prefix that drops root, who reads every file whatever its mode."""
-    if os.geteuid() != 0:
-        return []
-    if not shutil.which("setpriv"):
-        pytest.skip("needs setpriv (util-linux) to run as a user that permissions apply to")
-    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    probe = subprocess.run([*prefix, sys.executable, "-c", "import PIL, requests"],
-                           cwd=PROJECT, capture_output=True, timeout=60)
+# Root reads every file whatever its mode: these runs drop that right (the capabilities
+# CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH) instead of switching to another user, so they
+# need no second account and no checkout or Python that another user may read.
+CANNOT_OVERRIDE_MODES = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+PROBE = """import sys
+try:
+    open(sys.argv[1], "rb").close()
+except PermissionError:
+    print("denied")
+"""
+
+
+def run_where_modes_apply(
+    command: list[str], unreadable: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run python3 COMMAND from the project as a process that file modes apply to, once it is
+    shown that such a process may not read `unreadable`; else skip, saying why."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("needs setpriv (util-linux) to run root without its right to read "
+                        "any file")
+        prefix = CANNOT_OVERRIDE_MODES
+    try:
+        probe = subprocess.run([*prefix, sys.executable, "-c", PROBE, str(unreadable)],
+                               cwd=PROJECT, capture_output=True, text=True, timeout=60)
+    except OSError as error:
+        pytest.skip(f"cannot run this Python from {PROJECT}: {error}")
     if probe.returncode != 0:
-        pytest.skip("this Python cannot be run by an unprivileged user (it lives in root's home)")
-    return prefix
+        reason = (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1]
+        pytest.skip(f"cannot run a process that file modes apply to: {reason}")
+    if probe.stdout.strip() != "denied":
+        pytest.skip(f"this user reads {unreadable} whatever its mode (it has "
+                    "CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH)")
+    return subprocess.run([*prefix, sys.executable, *command], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture
-def shared_drop() -> Iterator[Path]:
-    """A sample drop that any user may open (pytest's tmp_path is root's alone)."""
-    folder = Path(tempfile.mkdtemp(prefix="shared-drop-"))
-    write_drop(folder, count=3, size=(300, 200))
-    for path in (folder, *folder.rglob("*")):
-        path.chmod(0o777)
-    yield folder
-    shutil.rmtree(folder)
-
-
-def test_an_unreadable_tiff_is_reported_and_the_rest_go_on(shared_drop: Path) -> None:
-    drop = shared_drop
-    (drop / "images" / "002.tiff").chmod(0)
-    result = subprocess.run(
-        [*as_unprivileged_user(), sys.executable, "changeImage.py", "--data-dir", str(drop)],
-        cwd=PROJECT, capture_output=True, text=True, timeout=120,
-    )
+def test_an_unreadable_tiff_is_reported_and_the_rest_go_on(tmp_path: Path) -> None:
+    drop = tmp_path / "supplier-data"
+    write_drop(drop, count=3, size=(300, 200))
+    unreadable = drop / "images" / "002.tiff"
+    unreadable.chmod(0)
+    result = run_where_modes_apply(["changeImage.py", "--data-dir", str(drop)], unreadable)
     assert result.returncode == 1
     assert result.stderr == (
         "changeImage.py: ERROR: images/002.tiff: cannot read it: permission denied\n"
     )
-    assert len(list((drop / "images").glob("*.jpeg"))) == 2
+    assert sorted(path.name for path in (drop / "images").glob("*.jpeg")) == [
+        "001.jpeg", "003.jpeg"
+    ]
 
 
-def test_a_drop_that_cannot_be_opened_is_one_line(shared_drop: Path) -> None:
-    shared_drop.chmod(0o700)
-    result = subprocess.run(
-        [*as_unprivileged_user(), sys.executable, "run.py", "--data-dir", str(shared_drop)],
-        cwd=PROJECT, capture_output=True, text=True, timeout=120,
-    )
+def test_a_drop_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    drop = tmp_path / "supplier-data"
+    write_drop(drop, count=3, size=(300, 200))
+    drop.chmod(0)
+    try:
+        result = run_where_modes_apply(["run.py", "--data-dir", str(drop)],
+                                       drop / "descriptions" / "001.txt")
+    finally:
+        drop.chmod(0o755)
     assert result.returncode == 2
     assert result.stderr == (
-        f"run.py: ERROR: {shared_drop}/descriptions: cannot open it: Permission denied\n"
+        f"run.py: ERROR: {drop}/descriptions: cannot open it: Permission denied\n"
     )

@@ -1,12 +1,15 @@
 import io
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.test import SimpleTestCase, TestCase, override_settings
 from PIL import Image as PILImage
 from rest_framework import status
 from rest_framework.test import APITestCase
@@ -290,6 +293,31 @@ class IndexViewTests(TestCase):
         self.assertLess(content.index("Banana"), content.index("Apple"))
 
 
+class TrailingSlashTests(MediaTestCase):
+    """As the store's Django: a write without the trailing slash (POST /fruits) answers 500."""
+
+    def test_post_fruits_without_the_slash_is_a_server_error(self):
+        with self.assertLogs("fruitstore.middleware", "ERROR"):
+            response = self.client.post("/fruits", FRUIT)
+        self.assertEqual(response.status_code, status.HTTP_500_INTERNAL_SERVER_ERROR)
+        self.assertNotIn("Location", response)
+        self.assertEqual(Fruits.objects.count(), 0)
+
+    def test_post_upload_without_the_slash_is_a_server_error(self):
+        with self.assertLogs("fruitstore.middleware", "ERROR"):
+            response = self.client.post("/upload", {"file": jpeg_file()}, format="multipart")
+        self.assertEqual(response.status_code, status.HTTP_500_INTERNAL_SERVER_ERROR)
+        self.assertFalse((self.media_root / "images").exists())
+
+    def test_get_fruits_without_the_slash_is_redirected(self):
+        response = self.client.get("/fruits")
+        self.assertEqual(response.status_code, status.HTTP_301_MOVED_PERMANENTLY)
+        self.assertEqual(response["Location"], "/fruits/")
+
+    def test_post_to_an_unknown_url_is_still_not_found(self):
+        self.assertEqual(self.client.post("/no/such/page", FRUIT).status_code, 404)
+
+
 class NotFoundTests(TestCase):
     def test_unknown_url(self):
         """An unknown URL gets a plain 404, not Django's debug page."""
@@ -314,3 +342,23 @@ class NotFoundTests(TestCase):
         from fruitstore import settings
 
         self.assertIs(settings.DEBUG, False)
+
+
+class TestersEnvironmentTests(SimpleTestCase):
+    def test_the_testers_environment_does_not_reach_these_tests(self):
+        """These tests pass with a tester's CATALOG_TOKEN and CATALOG_DATA_DIR set, and leave
+        that folder alone (run as a process, without this test)."""
+        project = Path(__file__).resolve().parents[2]
+        testers_data = Path(tempfile.mkdtemp()) / "testers-catalog"
+        self.addCleanup(shutil.rmtree, testers_data.parent)
+        env = {**os.environ, "CATALOG_TOKEN": "a-testers-token",
+               "CATALOG_DATA_DIR": str(testers_data)}
+        env.pop("DJANGO_SETTINGS_MODULE", None)  # as a tester's shell has it: from pyproject
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "catalog_service", "-k", "not test_the_testers_environment"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        )
+        self.assertEqual(done.returncode, 0, done.stdout[-3000:])
+        self.assertRegex(done.stdout, r"\d+ passed")
+        self.assertFalse(testers_data.exists())

@@ -34,7 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "fruitstore.middleware.StoreCommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
