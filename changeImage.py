@@ -152,7 +152,7 @@ def as_reducible(image: Image.Image) -> Image.Image:
         return image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
     if image.mode == "1":
         return image.convert("L")
-    if image.mode in ("P", "PA") or "transparency" in image.info:
+    if image.mode == "PA" or "transparency" in image.info:
         return image.convert("RGBA")
     return image.convert("RGB")
 
