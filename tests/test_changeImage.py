@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import pty
 import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, TiffImagePlugin
 
 import changeImage
 from automation.madefrom import MANIFEST_NAME
@@ -345,11 +349,17 @@ def test_no_temporary_file_is_left_behind(images: Path) -> None:
 
 
 def test_several_processes_give_the_same_images_as_one(drop: Path, tmp_path: Path) -> None:
+    """Also for photos with a profile, a feathered margin, another shape."""
+    images = drop / "images"
+    patch_photo(images / "011.tiff", "RGB", PROFILES["adobe-rgb"]())
+    patch_photo(images / "012.tiff", "CMYK")
+    feathered_photo("RGBA").save(images / "013.tiff", "TIFF")
+    disc_photo(images / "014.tiff", (900, 1200))
     one, two = tmp_path / "one", tmp_path / "two"
     assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "--output", str(one)]) == 0
     assert changeImage.main(["--data-dir", str(drop), "--jobs", "2", "--output", str(two)]) == 0
     jpegs = sorted(path.name for path in one.glob("*.jpeg"))
-    assert len(jpegs) == 10
+    assert len(jpegs) == 14
     for name in jpegs:
         assert (two / name).read_bytes() == (one / name).read_bytes()
 
@@ -393,35 +403,351 @@ def test_progress_shows_at_a_terminal_and_never_under_cron(drop: Path) -> None:
     assert under_cron.stdout == b"10 converted, 0 already up to date, 0 failed\n"
 
 
-@pytest.mark.parametrize(("compression", "blocks"), [("raw", 0), ("tiff_lzw", 2)])
-def test_freed_blocks_are_cached_for_compressed_tiffs_only(
-    images: Path, monkeypatch: pytest.MonkeyPatch, compression: str, blocks: int
-) -> None:
-    monkeypatch.delenv("PILLOW_BLOCKS_MAX", raising=False)
-    before = Image.core.get_blocks_max()
-    try:
-        make_tiff(images / "001.tiff", compression=compression)
-        assert convert(images) == 0
-        assert Image.core.get_blocks_max() == blocks
-    finally:
-        Image.core.set_blocks_max(before)
+# -- The shape of a photo ------------------------------------------------------------------
+
+def disc_photo(path: Path, size: tuple[int, int]) -> Path:
+    """A grey photo of a dark disc in its middle, whose diameter is 2/5 of the shorter side."""
+    image = Image.new("RGB", size, (128, 128, 128))
+    radius = min(size) // 5
+    x, y = size[0] // 2, size[1] // 2
+    ImageDraw.Draw(image).ellipse((x - radius, y - radius, x + radius, y + radius), (10, 20, 30))
+    image.save(path, "TIFF")
+    return path
 
 
-def test_the_conversion_does_without_the_block_cache_setter(
-    images: Path, monkeypatch: pytest.MonkeyPatch
+def bbox_where(jpeg: Path, test: Callable[[int], bool]) -> tuple[int, int, int, int]:
+    """The bounding box of the JPEG's pixels whose grey level passes test."""
+    with Image.open(jpeg) as image:
+        box = image.convert("L").point(lambda level: 255 if test(level) else 0).getbbox()
+    assert box is not None
+    return box
+
+
+SHAPES = {
+    "3:2": (1200, 800), "square": (1200, 1200), "portrait 3:4": (900, 1200),
+    "panorama 4:1": (2400, 600),
+}
+
+
+@pytest.mark.parametrize("size", SHAPES.values(), ids=SHAPES.keys())
+def test_a_photo_is_fitted_inside_the_frame_on_white_never_stretched(
+    images: Path, size: tuple[int, int]
 ) -> None:
-    monkeypatch.delattr(Image.core, "set_blocks_max")
-    make_tiff(images / "001.tiff", compression="tiff_lzw")
+    disc_photo(images / "001.tiff", size)
+    assert convert(images) == 0
+    jpeg = images / "001.jpeg"
+    left, top, right, bottom = bbox_where(jpeg, lambda level: level < 200)  # the photo
+    width, height = right - left, bottom - top
+    assert abs(width * size[1] - height * size[0]) <= 2 * max(size)  # its proportions, to 2 px
+    assert width == 600 or height == 400  # as large as the frame allows
+    assert abs(left - (600 - right)) <= 1 and abs(top - (400 - bottom)) <= 1  # in the middle
+    left, top, right, bottom = bbox_where(jpeg, lambda level: level < 70)  # the disc
+    assert abs((right - left) - (bottom - top)) <= 2, (left, top, right, bottom)  # round
+    assert (right - left) == pytest.approx(0.4 * min(width, height), abs=3)
+
+
+@pytest.mark.parametrize("size", SHAPES.values(), ids=SHAPES.keys())
+def test_with_fit_crop_a_photo_fills_the_frame_cropped_around_its_centre(
+    images: Path, size: tuple[int, int]
+) -> None:
+    disc_photo(images / "001.tiff", size)
+    assert convert(images, "--fit", "crop") == 0
+    jpeg = images / "001.jpeg"
+    assert bbox_where(jpeg, lambda level: level < 200) == (0, 0, 600, 400)  # no white left
+    left, top, right, bottom = bbox_where(jpeg, lambda level: level < 70)
+    assert abs((right - left) - (bottom - top)) <= 2, (left, top, right, bottom)  # round
+    assert abs(left - (600 - right)) <= 1 and abs(top - (400 - bottom)) <= 1  # centred
+    scale = max(600 / size[0], 400 / size[1])
+    assert (right - left) == pytest.approx(0.4 * min(size) * scale, abs=3)
+
+
+@pytest.mark.parametrize(
+    ("photo_size", "fit", "box", "size", "offset"),
+    [
+        ((3000, 2000), "pad", (0, 0, 3000, 2000), (600, 400), (0, 0)),
+        ((3000, 2000), "crop", (0, 0, 3000, 2000), (600, 400), (0, 0)),
+        ((3024, 4032), "pad", (0, 0, 3024, 4032), (300, 400), (150, 0)),
+        ((3024, 4032), "crop", (0, 1008, 3024, 3024), (600, 400), (0, 0)),
+        ((6000, 1000), "pad", (0, 0, 6000, 1000), (600, 100), (0, 150)),
+        ((6000, 1000), "crop", (2250, 0, 3750, 1000), (600, 400), (0, 0)),
+        ((300, 200), "pad", (0, 0, 300, 200), (600, 400), (0, 0)),
+    ],
+)
+def test_where_a_photo_goes_in_the_frame(
+    photo_size: tuple[int, int], fit: str, box: tuple, size: tuple, offset: tuple
+) -> None:
+    placement = changeImage.place(photo_size, (600, 400), fit)
+    assert (placement.box, placement.size, placement.offset) == (box, size, offset)
+
+
+def test_a_photo_turned_by_its_exif_orientation_keeps_its_shape(images: Path) -> None:
+    """Stored 1200x900 and tagged 'turn 90°': a 3:4 portrait, fitted as such."""
+    image = Image.new("RGB", (1200, 900), (128, 128, 128))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image.save(images / "001.tiff", "TIFF", exif=exif)
+    assert convert(images) == 0
+    left, top, right, bottom = bbox_where(images / "001.jpeg", lambda level: level < 200)
+    assert (right - left, bottom - top) == (300, 400)
+
+
+# -- Colours ---------------------------------------------------------------------------------
+
+ICC_PROFILES = Path("/usr/share/color/icc")
+D50 = (0.9642, 1.0, 0.8249)
+# D50-adapted colorants of the published profiles.
+ADOBE_RGB = ((0.60974, 0.31111, 0.01947), (0.20528, 0.62567, 0.06087),
+             (0.14919, 0.06322, 0.74457))
+DISPLAY_P3 = ((0.51512, 0.24120, -0.00105), (0.29198, 0.69225, 0.04189),
+              (0.15710, 0.06657, 0.78407))
+
+
+def s15fixed16(*values: float) -> bytes:
+    """ICC's signed 15.16 fixed-point numbers."""
+    return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
+
+
+def gamma_curve(gamma: float) -> bytes:
+    """An ICC tone curve that is a plain power."""
+    return b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))
+
+
+def srgb_curve(points: int = 1024) -> bytes:
+    """The sRGB tone curve (Display P3 uses it too), as an ICC table."""
+    def linear(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    table = [round(linear(i / (points - 1)) * 65535) for i in range(points)]
+    return b"curv" + bytes(4) + struct.pack(f">I{points}H", points, *table)
+
+
+def matrix_profile(name: str, colorants: tuple, curve: bytes) -> bytes:
+    """An ICC v2 RGB display profile made of a matrix and tone curves, as Adobe RGB (1998) and
+    Display P3 are defined (ImageCms can only create sRGB, Lab and XYZ profiles)."""
+    text = name.encode("ascii") + b"\0"
+    description = (b"desc" + bytes(4) + struct.pack(">I", len(text)) + text
+                   + bytes(4 + 4 + 2 + 1 + 67))
+    tags = [(b"desc", description), (b"wtpt", b"XYZ " + bytes(4) + s15fixed16(*D50))]
+    tags += [(signature, b"XYZ " + bytes(4) + s15fixed16(*colorant))
+             for signature, colorant in zip((b"rXYZ", b"gXYZ", b"bXYZ"), colorants, strict=True)]
+    tags += [(signature, curve) for signature in (b"rTRC", b"gTRC", b"bTRC")]
+    tags.append((b"cprt", b"text" + bytes(4) + b"Made by the tests\0"))
+    start = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for signature, data in tags:
+        table += struct.pack(">4sII", signature, start + len(body), len(data))
+        body += data + bytes(-len(data) % 4)
+    header = (struct.pack(">I4sI4s4s4s", start + len(body), b"lcms", 0x02100000, b"mntr",
+                          b"RGB ", b"XYZ ")
+              + bytes(12) + b"acsp" + bytes(28) + s15fixed16(*D50) + bytes(48))
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def debian_profile(name: str, package: str) -> bytes:
+    """A profile of a Debian package (.ci/run installs it), or skip the test."""
+    path = ICC_PROFILES / name
+    if not path.is_file():
+        pytest.skip(f"needs {path} (Debian package {package})")
+    return path.read_bytes()
+
+
+PATCHES = {
+    "RGB": [(200, 60, 60), (60, 160, 90), (50, 80, 200), (128, 128, 128)],
+    "CMYK": [(0, 200, 200, 0), (200, 0, 200, 0), (200, 120, 0, 0), (0, 0, 0, 128)],
+    "L": [32, 96, 160, 224],
+}
+PROFILES = {
+    "adobe-rgb": lambda: matrix_profile("Adobe RGB (1998)", ADOBE_RGB, gamma_curve(563 / 256)),
+    "display-p3": lambda: matrix_profile("Display P3", DISPLAY_P3, srgb_curve()),
+    "adobe-rgb-debian": lambda: debian_profile("compatibleWithAdobeRGB1998.icc",
+                                               "icc-profiles-free"),
+    "cmyk-swop-ghostscript": lambda: debian_profile("ghostscript/default_cmyk.icc",
+                                                    "libgs-common"),
+    "grey-gamma-1": lambda: debian_profile("Gray.icc", "icc-profiles-free"),
+}
+PROFILE_MODES = {"adobe-rgb": "RGB", "display-p3": "RGB", "adobe-rgb-debian": "RGB",
+                 "cmyk-swop-ghostscript": "CMYK", "grey-gamma-1": "L"}
+QUARTERS = [(150, 100), (450, 100), (150, 300), (450, 300)]  # their middles in the JPEG
+
+
+def patch_photo(path: Path, mode: str, profile: bytes | None = None) -> Image.Image:
+    """A 1200x800 TIFF of four flat colour patches, one in each quarter."""
+    image = Image.new(mode, (1200, 800))
+    for (x, y), colour in zip(QUARTERS, PATCHES[mode], strict=True):
+        image.paste(colour, (2 * x - 300, 2 * y - 200, 2 * x + 300, 2 * y + 200))
+    image.save(path, "TIFF", **({"icc_profile": profile} if profile else {}))
+    return image
+
+
+def littlecms_srgb(image: Image.Image, profile: bytes) -> Image.Image:
+    """LittleCMS's own answer: the image converted to sRGB from the profile."""
+    return ImageCms.profileToProfile(
+        image, ImageCms.ImageCmsProfile(io.BytesIO(profile)), ImageCms.createProfile("sRGB"),
+        renderingIntent=changeImage.INTENT, outputMode="RGB", flags=changeImage.CMS_FLAGS,
+    )
+
+
+def quarters_of(jpeg: Path) -> list[tuple[int, int, int]]:
+    """The colours in the middle of each quarter of a JPEG."""
+    with Image.open(jpeg) as image:
+        return [image.getpixel(point) for point in QUARTERS]
+
+
+def near(colours: list, expected: list, levels: int) -> bool:
+    """Whether every colour is within levels of its expected one, in every channel."""
+    return all(abs(a - b) <= levels for colour, want in zip(colours, expected, strict=True)
+               for a, b in zip(colour, want, strict=True))
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_colours_are_converted_to_srgb_from_the_embedded_profile(
+    images: Path, name: str
+) -> None:
+    profile = PROFILES[name]()
+    image = patch_photo(images / "001.tiff", PROFILE_MODES[name], profile)
+    assert convert(images) == 0
+    answer = littlecms_srgb(image, profile)
+    expected = [answer.getpixel((2 * x, 2 * y)) for x, y in QUARTERS]
+    converted = quarters_of(images / "001.jpeg")
+    assert near(converted, expected, 3), (converted, expected)
+    as_if_srgb = [image.convert("RGB").getpixel((2 * x, 2 * y)) for x, y in QUARTERS]
+    assert not near(converted, as_if_srgb, 5)  # the profile made a difference
+
+
+def test_adobe_rgb_red_shows_as_the_issue_says_srgb_needs(images: Path) -> None:
+    """Adobe RGB (200, 60, 60) is sRGB (231, 57, 57): checks the built profile as well."""
+    patch_photo(images / "001.tiff", "RGB", PROFILES["adobe-rgb"]())
+    assert convert(images) == 0
+    assert near(quarters_of(images / "001.jpeg")[:1], [(231, 57, 57)], 3)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "CMYK", "L"])
+def test_a_photo_without_a_profile_is_taken_as_srgb(images: Path, mode: str) -> None:
+    """CMYK without a profile converts as Pillow converts it."""
+    image = patch_photo(images / "001.tiff", mode)
+    assert convert(images) == 0
+    expected = [image.convert("RGB").getpixel((2 * x, 2 * y)) for x, y in QUARTERS]
+    assert near(quarters_of(images / "001.jpeg"), expected, 3)
+
+
+@pytest.mark.parametrize(
+    ("mode", "profile", "warning"),
+    [
+        pytest.param("RGB", b"not a profile at all", "its ICC profile cannot be read: colours "
+                     "taken as sRGB", id="unreadable"),
+        pytest.param("L", "adobe-rgb", "its ICC profile is for RGB photos, not this greyscale "
+                     "one: colours taken as sRGB", id="rgb-profile-on-grey"),
+    ],
+)
+def test_an_unusable_profile_is_named_and_the_photo_still_converted(
+    images: Path, capsys, mode: str, profile: bytes | str, warning: str
+) -> None:
+    data = PROFILES[profile]() if isinstance(profile, str) else profile
+    image = patch_photo(images / "001.tiff", mode, data)
+    assert convert(images) == 0
+    assert f"WARNING: images/001.tiff: {warning}\n" in capsys.readouterr().err
+    expected = [image.convert("RGB").getpixel((2 * x, 2 * y)) for x, y in QUARTERS]
+    assert near(quarters_of(images / "001.jpeg"), expected, 3)
+
+
+def test_the_jpeg_carries_no_metadata_no_gps_and_no_profile(images: Path) -> None:
+    """The JPEG is sRGB without saying so, as the web takes an untagged image."""
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[271] = "PhoneMaker"
+    tags[34853] = {1: "N", 2: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 40.0)}  # GPS
+    tags[700] = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">exif:GPSLatitude 51,30.2N</x:xmpmeta>'
+    photo_ = Image.new("RGB", (1200, 800), (200, 60, 60))
+    photo_.save(images / "001.tiff", "TIFF", tiffinfo=tags,
+                icc_profile=PROFILES["adobe-rgb"]())
+    with Image.open(images / "001.tiff") as tiff:
+        assert tiff.getexif().get_ifd(0x8825)  # the TIFF does say where it was taken
+    assert convert(images) == 0
+    jpeg = (images / "001.jpeg").read_bytes()
+    for leak in (b"Exif", b"GPS", b"PhoneMaker", b"xmpmeta", b"ICC_PROFILE", b"51,30"):
+        assert leak not in jpeg
+    with Image.open(images / "001.jpeg") as image:
+        assert not image.getexif() and "icc_profile" not in image.info
+
+
+# -- Transparency --------------------------------------------------------------------------
+
+def feathered_photo(mode: str, size: tuple[int, int] = (1800, 1200)) -> Image.Image:
+    """A store photo whose margin fades out over some 40 px, with black under the margin."""
+    image = photo(FRUITS[0], size, seed=3)
+    blurred = image.getchannel("A").filter(ImageFilter.GaussianBlur(12))
+    image.putalpha(blurred.point(lambda level: max(0, 2 * level - 255)))  # inside the edge
+    return image.convert(mode)
+
+
+def composited_then_reduced(image: Image.Image, factor: int) -> Image.Image:
+    """The reference: every full-size pixel composited onto white, then box-reduced."""
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB").reduce(factor)
+
+
+def largest_difference(a: Image.Image, b: Image.Image) -> int:
+    """The largest difference between two images, in levels of any channel."""
+    return max(high for _, high in ImageChops.difference(a, b).getextrema())
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_transparency_is_exactly_as_if_composited_onto_white_first(mode: str) -> None:
+    """Within 2 levels of compositing every full-size pixel onto white, then averaging."""
+    image = feathered_photo(mode)
+    rendered, _ = changeImage.render(image, "pad")
+    assert largest_difference(rendered, composited_then_reduced(image, 3)) <= 2
+
+
+def test_without_the_core_average_transparency_is_still_exact(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Pillow's core cannot average without premultiplying, every pixel is."""
+    monkeypatch.setattr(changeImage, "block_averages", lambda *args: None)
+    image = feathered_photo("RGBA")
+    rendered, _ = changeImage.render(image, "pad")
+    assert largest_difference(rendered, composited_then_reduced(image, 3)) <= 2
+
+
+@given(st.lists(st.sampled_from([0, 0, 0, 255, 255, 255, 1, 128, 254]), min_size=1,
+                max_size=400), st.integers(min_value=1, max_value=40))
+@settings(max_examples=200, deadline=None)
+def test_every_partly_transparent_block_is_redone(levels: list[int], width: int) -> None:
+    rows = -(-len(levels) // width)
+    alpha = Image.new("L", (width, rows), 0)
+    alpha.putdata(levels)
+    rectangles = changeImage.partly_transparent(alpha)
+    covered = Image.new("L", alpha.size, 0)
+    for rectangle in rectangles:
+        assert covered.crop(rectangle).getbbox() is None  # no two overlap
+        covered.paste(255, rectangle)
+    partly = alpha.point(lambda level: 255 if 0 < level < 255 else 0)
+    assert ImageChops.subtract(partly, covered).getbbox() is None
+
+
+def test_the_white_under_a_feathered_margin_in_the_jpeg(images: Path) -> None:
+    feathered_photo("RGBA", (3000, 2000)).save(images / "001.tiff", "TIFF")
     assert convert(images) == 0
     with Image.open(images / "001.jpeg") as image:
-        assert (image.size, image.mode) == ((600, 400), "RGB")
+        assert image.getpixel((2, 2)) == (255, 255, 255)  # the transparent corner
+        edge = [min(image.getpixel((x, 200))) for x in range(40)]  # across the left margin
+    assert edge[0] >= 253 and min(edge) >= 190, edge  # white fading to the backdrop, no grey
 
 
-def test_the_operators_own_block_setting_is_left_alone(
-    images: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PILLOW_BLOCKS_MAX", "5")
-    before = Image.core.get_blocks_max()
-    make_tiff(images / "001.tiff", compression="tiff_lzw")
+# -- The recipe ----------------------------------------------------------------------------
+
+def test_another_fit_makes_the_jpeg_again(images: Path, capsys) -> None:
+    disc_photo(images / "001.tiff", (1200, 1200))
     assert convert(images) == 0
-    assert Image.core.get_blocks_max() == before
+    capsys.readouterr()
+    assert convert(images, "--fit", "crop") == 0
+    assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
+    assert convert(images, "--fit", "crop") == 0
+    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n"
+
+
+def test_the_recipe_names_every_jpeg_setting() -> None:
+    for fit in changeImage.FITS:
+        recipe = changeImage.recipe(fit)
+        assert fit in recipe
+        for key, value in changeImage.JPEG_SETTINGS.items():
+            assert f"{key} {value}" in recipe
