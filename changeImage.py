@@ -5,7 +5,7 @@ A photo keeps its shape: it is fitted inside the frame on white, or with --fit c
 around its centre to fill it. Its colours are converted to sRGB from its embedded ICC profile,
 transparent areas become white, and nothing of its metadata (EXIF, GPS, XMP) is kept. The work
 is spread over all CPUs. A JPEG is made again only when it was not made from the very TIFF now
-in the drop with today's recipe (see automation/madefrom.py), or with --force. A file that is
+in the drop (see automation/madefrom.py), or with --force. A file that is
 not a TIFF image is reported and the rest go on.
 """
 
@@ -39,7 +39,7 @@ from automation.batch import (
 from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix, jpeg_name
 from automation.errors import AutomationError, ItemError
-from automation.madefrom import FileState, MadeFrom
+from automation.madefrom import FileState, Made, MadeFrom
 
 SIZE = (600, 400)
 WHITE = 255
@@ -53,7 +53,7 @@ JPEG_SETTINGS = {"quality": 85, "subsampling": "4:2:0", "progressive": False, "o
 # the nearest, and a CMYK black becomes sRGB black.
 INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC
 CMS_FLAGS = ImageCms.Flags.BLACKPOINTCOMPENSATION
-# Every setting that changes the JPEG's bytes: a JPEG made with another recipe is made again.
+# Every setting that changes the JPEG's bytes, noted with each JPEG.
 RECIPE = (
     f"{SIZE[0]}x{SIZE[1]}; box averages with exact alpha on white, then Lanczos; "
     "sRGB from the embedded profile (relative colorimetric, black point compensation); "
@@ -105,12 +105,12 @@ def source_state(tiff: Path) -> FileState | None:
         return None
 
 
-def is_up_to_date(task: Task, source: FileState | None, made_from: MadeFrom) -> bool:
-    """Whether the task's JPEG was made from this very TIFF with today's recipe."""
+def judge(task: Task, source: FileState | None, made_from: MadeFrom) -> Made:
+    """What the task's JPEG is, for the TIFF now in the drop (see automation/madefrom.py)."""
     if source is None:
-        return False
+        return Made.STALE  # convert says why it cannot be read
     target = target_for(task.source, task.output)
-    return made_from.is_up_to_date(task.source, target, source, recipe(task.fit))
+    return made_from.judge(task.source, target, source, recipe(task.fit))
 
 
 @dataclass(frozen=True)
@@ -365,7 +365,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="convert this many images at once (default: the number of CPUs, %(default)s)",
     )
     parser.add_argument(
-        "--force", action="store_true", help="convert again even when the JPEG is up to date"
+        "--force", action="store_true",
+        help="convert again even when the JPEG was made from the very TIFF now in the drop "
+             "(with other settings: the catalog takes the new bytes as another picture)",
     )
     parser.add_argument(
         "--max-pixels", type=settings.positive_int, default=MAX_PIXELS,
@@ -399,8 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         made_from = MadeFrom(output)
         sources = {task.source: source_state(task.source) for task in tasks}
-        stale = [task for task in tasks
-                 if args.force or not is_up_to_date(task, sources[task.source], made_from)]
+        made = {task: judge(task, sources[task.source], made_from) for task in tasks}
+        stale = [task for task in tasks if args.force or made[task] is Made.STALE]
         fresh = [tell(Outcome(task.name, SKIPPED)) for task in tasks if task not in stale]
         outcomes = run_each(convert, stale, args.jobs, "converting", args.quiet, processes=True)
         for task, outcome in zip(stale, outcomes, strict=True):
@@ -409,7 +411,13 @@ def main(argv: list[str] | None = None) -> int:
                 made_from.note(task.source, target_for(task.source, output), source,
                                recipe(task.fit))
         made_from.save()
-        return summarize(fresh + outcomes, "converted", "already up to date", args.quiet)
+        code = summarize(fresh + outcomes, "converted", "already up to date", args.quiet)
+        kept = sum(made[task] is Made.OTHER_SETTINGS for task in tasks if task not in stale)
+        if kept and not args.quiet:
+            print(f"{kept} of them made from the same TIFF with other settings (another --fit, "
+                  "an earlier version): kept, since the catalog may show them already; "
+                  "--force makes them again, as new pictures")
+        return code
 
     return guarded(run)
 

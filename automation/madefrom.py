@@ -2,10 +2,14 @@
 
 The folder of the JPEGs keeps `.made-from.json`: for each JPEG, the TIFF it was made from as the
 file system knows that file (device, inode, size, modification and change times, like git's
-index), the recipe it was made with, and the JPEG's own size and time. A JPEG is up to date
-only when all of these still hold. An archive unpacked over the drop can give a TIFF an old
-modification time, but never an old change time: the kernel sets that, whatever the archive says.
-Hashing the TIFF instead would cost as much as converting it again.
+index), the recipe it was made with, and the JPEG's own size and time. A JPEG is made again
+when it was not made from the very TIFF now in the drop. An archive unpacked over the drop can
+give a TIFF an old modification time, but never an old change time: the kernel sets that,
+whatever the archive says. Hashing the TIFF instead would cost as much as converting it again.
+
+A JPEG made from this very TIFF with other settings (another --fit, an earlier version) is
+kept: the catalog knows a picture by its bytes and may show these already, so new bytes would
+be a second picture of the same product there. --force makes it again all the same.
 """
 
 from __future__ import annotations
@@ -15,11 +19,20 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = ".made-from.json"
+
+
+class Made(Enum):
+    """What a JPEG is, for the TIFF now in the drop."""
+
+    STALE = "stale"  # missing, or not made from this very TIFF: make it
+    UP_TO_DATE = "up to date"  # made from it, with today's settings
+    OTHER_SETTINGS = "other settings"  # made from it with other settings: kept
 
 
 @dataclass(frozen=True)
@@ -71,17 +84,21 @@ class MadeFrom:
             log.warning("%s: unreadable, ignored: a JPEG is kept only when it is newer than "
                         "every change of its TIFF", self.path)
 
-    def is_up_to_date(self, tiff: Path, jpeg: Path, source: FileState, recipe: str) -> bool:
-        """Whether jpeg was made from this very TIFF (in state source) with this recipe."""
+    def judge(self, tiff: Path, jpeg: Path, source: FileState, recipe: str) -> Made:
+        """What jpeg is, for the TIFF now at tiff (in state source) and the recipe of today."""
         try:
             made = jpeg.stat()
         except FileNotFoundError:
-            return False
+            return Made.STALE
         making = self.makings.get(jpeg.name)
         if making is None:
-            # Made before JPEGs were noted here: keep it if the TIFF has not changed since.
-            return made.st_mtime_ns >= max(source.ctime_ns, source.mtime_ns)
-        return making == Making(tiff.name, source, recipe, made.st_size, made.st_mtime_ns)
+            # Made before JPEGs were noted here, by an earlier version with its own settings:
+            # kept while the TIFF has not changed since.
+            changed = max(source.ctime_ns, source.mtime_ns)
+            return Made.OTHER_SETTINGS if made.st_mtime_ns >= changed else Made.STALE
+        if making != Making(tiff.name, source, making.recipe, made.st_size, made.st_mtime_ns):
+            return Made.STALE
+        return Made.UP_TO_DATE if making.recipe == recipe else Made.OTHER_SETTINGS
 
     def note(self, tiff: Path, jpeg: Path, source: FileState, recipe: str) -> None:
         """Remember that jpeg, as it is now, was made from the TIFF in state source."""

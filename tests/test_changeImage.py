@@ -234,6 +234,9 @@ def test_a_newer_tiff_is_converted_again(images: Path) -> None:
 
 
 WEEK = 7 * 24 * 3600
+KEPT = ("1 of them made from the same TIFF with other settings (another --fit, an earlier "
+        "version): kept, since the catalog may show them already; --force makes them again, as "
+        "new pictures\n")
 
 
 def unpack_over(tiff: Path, photo_bytes: bytes, mtime: float) -> None:
@@ -291,7 +294,7 @@ def test_a_jpeg_made_before_jpegs_were_noted_is_kept_until_its_tiff_changes(
     (images / MANIFEST_NAME).unlink()
     capsys.readouterr()
     assert convert(images) == 0
-    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n"
+    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n" + KEPT
     (images / MANIFEST_NAME).unlink()
     unpack_over(tiff, tiff.read_bytes(), (images / "001.jpeg").stat().st_mtime - WEEK)
     assert convert(images) == 0
@@ -308,13 +311,25 @@ def test_a_jpeg_changed_by_hand_is_made_again(images: Path) -> None:
     assert jpeg.read_bytes() == made
 
 
-def test_another_recipe_makes_the_jpegs_again(images: Path, monkeypatch, capsys) -> None:
+def test_a_jpeg_made_with_other_settings_is_kept_and_said_so_unless_forced(
+    images: Path, monkeypatch, capsys
+) -> None:
+    """The catalog knows a picture by its bytes: remade, it would be a second picture of the
+    same product there. So a new version's settings keep what the last one made."""
     make_tiff(images / "001.tiff")
     assert convert(images) == 0
-    monkeypatch.setattr(changeImage, "RECIPE", "another size or quality")
+    jpeg = (images / "001.jpeg").read_bytes()
+    monkeypatch.setattr(changeImage, "JPEG_SETTINGS", {"quality": 50})
+    monkeypatch.setattr(changeImage, "RECIPE", "another quality")
     capsys.readouterr()
     assert convert(images) == 0
+    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n" + KEPT
+    assert (images / "001.jpeg").read_bytes() == jpeg
+    assert convert(images, "--force") == 0
     assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
+    assert (images / "001.jpeg").read_bytes() != jpeg
+    assert convert(images) == 0
+    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n"
 
 
 def test_an_unreadable_note_is_ignored_and_written_anew(images: Path, capsys) -> None:
@@ -328,7 +343,7 @@ def test_an_unreadable_note_is_ignored_and_written_anew(images: Path, capsys) ->
     captured = capsys.readouterr()
     assert captured.out == "1 converted, 0 already up to date, 0 failed\n"
     assert f"{MANIFEST_NAME}: unreadable, ignored: a JPEG is kept only when" in captured.err
-    assert convert(images) == 0
+    assert convert(images) == 0  # the note was written anew with the conversion
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("0 converted, 1 already up to date, 0 failed\n", "")
 
@@ -735,11 +750,13 @@ def test_the_white_under_a_feathered_margin_in_the_jpeg(images: Path) -> None:
 
 # -- The recipe ----------------------------------------------------------------------------
 
-def test_another_fit_makes_the_jpeg_again(images: Path, capsys) -> None:
+def test_another_fit_keeps_the_jpeg_until_forced(images: Path, capsys) -> None:
     disc_photo(images / "001.tiff", (1200, 1200))
     assert convert(images) == 0
     capsys.readouterr()
     assert convert(images, "--fit", "crop") == 0
+    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n" + KEPT
+    assert convert(images, "--fit", "crop", "--force") == 0
     assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
     assert convert(images, "--fit", "crop") == 0
     assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n"
