@@ -335,7 +335,7 @@ def test_list_and_verbose_runs_show_the_silences_in_force(
     capsys.readouterr()
     assert pipeline.list_silences(args_of(tmp_path, "--list"), now=T0) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "cpu is silenced until 2026-11-22 09:00 UTC (0 min from now)",
+        "cpu is silenced until 2026-11-22 09:00 UTC (30 s from now)",
         "memory is silenced until 2026-11-22 11:00 UTC (2 h 0 min from now)",
     ]
     caplog.set_level(logging.INFO)

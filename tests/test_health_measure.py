@@ -37,6 +37,8 @@ def sample(minute: float, boot: float = BOOT, **times: float) -> CpuSample:
     pytest.param({"user": 50, "guest": 0, "idle": 50}, {"user": 100, "guest": 50, "idle": 100},
                  50.0, id="guest time is counted in user already"),
     pytest.param({"user": 1, "idle": 2}, {"user": 1.2, "idle": 2.1}, 66.7, id="rounded"),
+    pytest.param({"user": 10, "idle": 10}, {"user": 20, "idle": 20, "steal": 500}, 50.0,
+                 id="a time only the later sample names"),
 ])
 def test_usage_between_two_samples(before: dict, after: dict, percent: float) -> None:
     assert usage_between(sample(0, **before), sample(1, **after)) == percent

@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,9 +62,11 @@ class CpuSample:
     boot: float
     times: Mapping[str, float] = field(default_factory=dict)
 
-    def busy_and_total(self) -> tuple[float, float]:
-        """Busy and total CPU seconds, counted as psutil.cpu_percent() counts them."""
-        times = self.times
+    def busy_and_total(self, names: Collection[str] | None = None) -> tuple[float, float]:
+        """Busy and total CPU seconds (of the times named, default all), counted as
+        psutil.cpu_percent() counts them."""
+        times = {name: value for name, value in self.times.items()
+                 if names is None or name in names}
         # guest time is already counted in user and nice on Linux
         total = sum(times.values()) - times.get("guest", 0.0) - times.get("guest_nice", 0.0)
         idle = times.get("idle", 0.0) + times.get("iowait", 0.0)
@@ -90,17 +92,22 @@ def unusable(earlier: CpuSample | None, later: CpuSample, shortest: timedelta,
         return f"the earlier reading is only {number(age.total_seconds())} s old"
     if age > longest:
         return f"the earlier reading is {number(age.total_seconds() / 60)} min old"
-    busy_before, total_before = earlier.busy_and_total()
-    busy_now, total_now = later.busy_and_total()
+    (busy_before, total_before), (busy_now, total_now) = both(earlier, later)
     if total_now <= total_before or busy_now < busy_before:
         return "the CPU times went back (a reboot?)"
     return None
 
 
+def both(earlier: CpuSample, later: CpuSample) -> tuple[tuple[float, float], ...]:
+    """Busy and total CPU seconds of two samples, over the times both name (another psutil
+    may name more)."""
+    names = set(earlier.times) & set(later.times)
+    return earlier.busy_and_total(names), later.busy_and_total(names)
+
+
 def usage_between(earlier: CpuSample, later: CpuSample) -> float:
     """CPU usage in percent over the interval between two samples of the same boot."""
-    busy_before, total_before = earlier.busy_and_total()
-    busy_now, total_now = later.busy_and_total()
+    (busy_before, total_before), (busy_now, total_now) = both(earlier, later)
     busy, total = busy_now - busy_before, total_now - total_before
     return round(min(100.0, max(0.0, busy / total * 100)), 1)
 

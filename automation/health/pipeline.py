@@ -17,7 +17,7 @@ from automation.health.cron import state_file
 from automation.health.files import run_lock
 from automation.health.judge import Verdict, worst
 from automation.health.measure import CpuUsage
-from automation.health.state import State, load_state, save_state, try_save
+from automation.health.state import load_state, save_state, try_save
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def silence(args: argparse.Namespace, now: datetime | None = None) -> int:
             silences[check] = now + timedelta(seconds=seconds)
         else:
             silences.pop(check, None)
-        after = State(state.failing, state.outbox, silences, state.cpu)
+        after = replace(state, silences=silences)
         try:
             save_state(path, after)
         except OSError as error:

@@ -55,4 +55,6 @@ def late_note(raised: datetime, now: datetime) -> str:
 
 def silenced_until(check: str, until: datetime, now: datetime) -> str:
     """A silence in force, as --silence and --list tell it."""
-    return f"{check} is silenced until {shown_time(until)} ({duration(now, until)} from now)"
+    left = (until - now).total_seconds()
+    remaining = f"{left:.0f} s" if left < 60 else duration(now, until)
+    return f"{check} is silenced until {shown_time(until)} ({remaining} from now)"
