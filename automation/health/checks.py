@@ -23,7 +23,7 @@ from automation.health.judge import (
     judge,
     unreadable,
 )
-from automation.health.measure import CpuSample, CpuUsage
+from automation.health.measure import CpuUsage
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,9 @@ def make_checks(args: argparse.Namespace, cpu: CpuUsage) -> list[Check]:
     return checks
 
 
-def cpu_usage(args: argparse.Namespace, earlier: CpuSample | None, now: datetime) -> CpuUsage:
-    """The CPU reading of the command line, measured since an earlier sample when it can be."""
-    return CpuUsage(earlier, now, args.cpu_interval,
-                    timedelta(minutes=args.cpu_window_minutes))
+def cpu_usage(args: argparse.Namespace, now: datetime) -> CpuUsage:
+    """The CPU reading of the command line (give it the earlier sample before reading)."""
+    return CpuUsage(None, now, args.cpu_interval, timedelta(minutes=args.cpu_window_minutes))
 
 
 def read_and_judge(check: Check) -> Verdict:

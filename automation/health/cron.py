@@ -12,15 +12,10 @@ from pathlib import Path
 
 from automation import cli
 from automation.cli import AutomationError
-from automation.health.flags import FLAGS
+from automation.health.flags import FLAGS, state_file
 
 CRON_TAG = "# fruit-catalog-health-check"
 LOG_NAME = "health.log"
-
-
-def state_file(args: argparse.Namespace) -> Path:
-    """The state file of the command line, absolute."""
-    return Path(args.state_file).expanduser().absolute()
 
 
 def cron_command(args: argparse.Namespace, script: Path) -> list[str]:

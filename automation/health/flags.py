@@ -240,6 +240,11 @@ def parse(parser: Parser, argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def state_file(args: argparse.Namespace) -> Path:
+    """The state file of the command line, absolute."""
+    return Path(args.state_file).expanduser().absolute()
+
+
 def load_env_file(path: Path) -> None:
     """Set the NAME=value lines of an env file that the environment does not set already."""
     try:

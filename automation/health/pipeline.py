@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,8 +13,8 @@ from automation import cli
 from automation.health import alerts, metrics, nagios, texts
 from automation.health.alerts import Policy, Send
 from automation.health.checks import Check, cpu_usage, make_checks, take_readings
-from automation.health.cron import state_file
 from automation.health.files import run_lock
+from automation.health.flags import state_file
 from automation.health.judge import Verdict, worst
 from automation.health.measure import CpuUsage
 from automation.health.state import load_state, save_state, try_save
@@ -55,7 +55,7 @@ def check_health(checks: Sequence[Check], cpu: CpuUsage, state_path: Path, send:
     return code
 
 
-def write_metrics(path: Path, verdicts: Sequence[Verdict], silences: dict[str, datetime],
+def write_metrics(path: Path, verdicts: Sequence[Verdict], silences: Mapping[str, datetime],
                   now: datetime) -> int:
     """Write the metrics file; a failure is one error line and exit 2, the rest was done."""
     try:
@@ -66,7 +66,7 @@ def write_metrics(path: Path, verdicts: Sequence[Verdict], silences: dict[str, d
     return cli.OK
 
 
-def tell_silences(silences: dict[str, datetime], now: datetime) -> None:
+def tell_silences(silences: Mapping[str, datetime], now: datetime) -> None:
     """Say (with -v) which silences are in force."""
     for check, until in sorted(silences.items()):
         log.info("%s", texts.silenced_until(check, until, now))
@@ -80,7 +80,7 @@ def metrics_path(args: argparse.Namespace) -> Path | None:
 def run_checks(args: argparse.Namespace, now: datetime | None = None) -> int:
     """Check the health as the command line says, at `now` (default: the clock's)."""
     now = now or clock()
-    cpu = cpu_usage(args, None, now)
+    cpu = cpu_usage(args, now)
     return check_health(make_checks(args, cpu), cpu, state_file(args), alerts.mailer(args), now,
                         policy_of(args), metrics_path(args))
 
@@ -93,7 +93,7 @@ def run_nagios(args: argparse.Namespace, now: datetime | None = None) -> int:
     """
     now = now or clock()
     path = state_file(args)
-    cpu = cpu_usage(args, None, now)
+    cpu = cpu_usage(args, now)
     with run_lock(path, wait=args.probe_timeout):
         state = load_state(path)
         cpu.earlier = state.cpu
