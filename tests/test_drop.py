@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from automation.cli import AutomationError
 from automation.drop import Drop
+from automation.errors import AutomationError
 
 
 def python314_is_dir(self: Path, *, follow_symlinks: bool = True) -> bool:

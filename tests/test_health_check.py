@@ -1,245 +1,57 @@
-"""health_check.py: the judge from a table, the pipeline on fed readings, the script as a process.
+"""health_check.py: whole runs on fed readings with a real SMTP server, and the script as a
+process.
 
-Alerts are received by a real SMTP server; readings are fed by replacing psutil's functions (and
-the resolver's answer for localhost); the clock is passed in. The crontab tests edit the real
-crontab of root, one test at a time on this machine, and restore it whatever happens.
+Alerts are received by a real SMTP server; readings are fed through psutil (tests/
+health_helpers.py); the clock is passed in. The package's parts have their own files
+(test_health_judge, _measure, _alerts, _state, _nagios, _metrics, _cron).
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
-import os
-import shlex
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+import logging
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import psutil
 import pytest
 
 import health_check
-from demo.processes import free_port, start_catalog, start_smtp_sink
-from demo.smtp_sink import read_message
-from health_check import (
-    BODY,
-    CRON_TAG,
-    FAILING,
-    MB,
-    OK,
-    UNKNOWN,
-    Answers,
-    Limit,
-    Resolves,
-    State,
-    Verdict,
-    judge,
-    step,
-    with_entry,
-    without_entry,
-    worst,
+from automation.health import pipeline
+from automation.health.judge import MB
+from automation.health.texts import BODY
+from demo.processes import free_port, start_catalog
+from tests.health_helpers import (
+    BOOT,
+    CPU_ALERT,
+    DISK_ALERT,
+    LOCALHOST_ALERT,
+    MEMORY_ALERT,
+    MEMORY_OK,
+    NEVER,
+    T0,
+    Machine,
+    feed,
 )
 from tests.helpers import run_script
 
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
-CPU = Limit("cpu", "CPU usage", 80, upper=True)
-DISK = Limit("disk /", "Available disk space", 20, upper=False)
-MEMORY = Limit("memory", "Available memory", 500 * MB, upper=False, unit="MB", scale=MB)
-LOCALHOST = Resolves("localhost", "127.0.0.1")
-CPU_ALERT = "Error - CPU usage is over 80%"
-DISK_ALERT = "Error - Available disk space is less than 20%"
-MEMORY_ALERT = "Error - Available memory is less than 500MB"
-LOCALHOST_ALERT = "Error - localhost cannot be resolved to 127.0.0.1"
-MEMORY_OK = "OK - Available memory is back above 500MB"
-# Thresholds no machine crosses, so that a real reading fails only where a test forces it.
-NEVER = ("--cpu-max-percent", "100", "--disk-min-free-percent", "0", "--memory-min-mb", "0")
-
-
-# The judge: a pure function of a reading and the limit in force.
-
-
-@pytest.mark.parametrize(("limit", "value", "state"), [
-    pytest.param(CPU, 0.0, OK, id="cpu idle"),
-    pytest.param(CPU, 80.0, OK, id="cpu at the limit"),
-    pytest.param(CPU, 80.1, FAILING, id="cpu over"),
-    pytest.param(CPU, 100.0, FAILING, id="cpu full"),
-    pytest.param(DISK, 20.0, OK, id="disk at the limit"),
-    pytest.param(DISK, 19.9, FAILING, id="disk under"),
-    pytest.param(DISK, 95.0, OK, id="disk empty"),
-    pytest.param(MEMORY, 500 * MB, OK, id="memory at the limit"),
-    pytest.param(MEMORY, 500 * MB - 1, FAILING, id="memory a byte under"),
-    pytest.param(MEMORY, 24 * 1024 * MB, OK, id="memory plenty"),
-    pytest.param(LOCALHOST, ("127.0.0.1",), OK, id="localhost"),
-    pytest.param(LOCALHOST, ("10.0.0.7", "127.0.0.1"), OK, id="localhost among others"),
-    pytest.param(LOCALHOST, ("127.0.1.1",), FAILING, id="localhost elsewhere"),
-    pytest.param(LOCALHOST, (), FAILING, id="localhost unresolved"),
-    pytest.param(Answers("http://shop"), True, OK, id="catalog answers"),
-    pytest.param(Answers("http://shop"), False, FAILING, id="catalog silent"),
-])
-def test_judge(limit, value, state: str) -> None:
-    assert judge(limit, value).state == state
-
-
-@pytest.mark.parametrize(("limit", "problem", "recovery"), [
-    (CPU, "CPU usage is over 80%", "CPU usage is back under 80%"),
-    (Limit("cpu", "CPU usage", 90, upper=True), "CPU usage is over 90%",
-     "CPU usage is back under 90%"),
-    (DISK, "Available disk space is less than 20%", "Available disk space is back above 20%"),
-    (Limit("disk /", "Available disk space", 12.5, upper=False),
-     "Available disk space is less than 12.5%", "Available disk space is back above 12.5%"),
-    (MEMORY, "Available memory is less than 500MB", "Available memory is back above 500MB"),
-    (Limit("memory", "Available memory", 10_000_000 * MB, upper=False, unit="MB", scale=MB),
-     "Available memory is less than 10000000MB", "Available memory is back above 10000000MB"),
-    (LOCALHOST, "localhost cannot be resolved to 127.0.0.1",
-     "localhost resolves to 127.0.0.1 again"),
-    (Answers("http://shop"), "the catalog at http://shop does not answer",
-     "the catalog at http://shop answers again"),
-])
-def test_the_limit_owns_its_words(limit, problem: str, recovery: str) -> None:
-    assert (limit.problem(), limit.recovery()) == (problem, recovery)
-
-
-def test_memory_is_read_in_bytes_and_told_in_mb() -> None:
-    assert judge(MEMORY, 300 * MB + MB // 2).detail == "it is 300.5MB"
-
-
-@pytest.mark.parametrize(("states", "code"), [
-    ([], 0), ([OK, OK], 0), ([OK, FAILING], 1), ([FAILING, UNKNOWN, OK], 2), ([UNKNOWN], 2),
-])
-def test_the_exit_code_is_the_worst_state(states: list[str], code: int) -> None:
-    verdicts = [Verdict(f"check{n}", state, "", "", "") for n, state in enumerate(states)]
-    assert worst(verdicts) == code
-
-
-# Alert once, remind, recover: the pure step from one state to the next.
-
-
-def verdict(limit, value) -> Verdict:
-    """The verdict on one reading."""
-    return judge(limit, value)
-
-
-def subjects_of(state: State) -> list[str]:
-    """The subjects in a state's outbox."""
-    return [entry["subject"] for entry in state.outbox]
-
-
-def test_a_new_problem_is_announced_at_once() -> None:
-    after = step(State(), [verdict(MEMORY, 100 * MB), verdict(CPU, 5)], T0, timedelta(hours=1))
-    assert subjects_of(after) == [MEMORY_ALERT]
-    assert after.outbox[0]["body"] == BODY
-    assert after.failing["memory"]["since"] == "2026-11-22T09:00:00+00:00"
-
-
-def test_a_lasting_problem_is_reminded_once_per_window() -> None:
-    state = State()
-    sent: list[tuple[int, str]] = []
-    for minute in range(0, 131):
-        state = step(state, [verdict(MEMORY, 100 * MB)], T0 + timedelta(minutes=minute),
-                     timedelta(hours=1))
-        sent += [(minute, entry["subject"]) for entry in state.outbox]
-        state = State(state.failing, [])  # as if delivered
-    assert sent == [(0, MEMORY_ALERT), (60, MEMORY_ALERT), (120, MEMORY_ALERT)]
-
-
-def test_a_reminder_says_since_when() -> None:
-    state = step(State(), [verdict(MEMORY, 100 * MB)], T0, timedelta(hours=1))
-    state = step(State(state.failing, []), [verdict(MEMORY, 100 * MB)],
-                 T0 + timedelta(minutes=75), timedelta(hours=1))
-    body = state.outbox[0]["body"]
-    assert body.startswith(BODY)
-    assert "failing since 2026-11-22 09:00 UTC (1 h 15 min)" in body
-    assert "it is 100MB" in body
-
-
-def test_no_reminders_with_remind_zero() -> None:
-    state = step(State(), [verdict(CPU, 99)], T0, None)
-    state = step(State(state.failing, []), [verdict(CPU, 99)], T0 + timedelta(days=3), None)
-    assert state.outbox == []
-
-
-def test_the_end_of_a_problem_is_announced() -> None:
-    state = step(State(), [verdict(CPU, 99)], T0, timedelta(hours=1))
-    state = step(State(state.failing, []), [verdict(CPU, 10)], T0 + timedelta(minutes=7),
-                 timedelta(hours=1))
-    assert subjects_of(state) == ["OK - CPU usage is back under 80%"]
-    assert "failing since 2026-11-22 09:00 UTC, for 7 min" in state.outbox[0]["body"]
-    assert state.failing == {}
-
-
-def test_a_check_that_cannot_be_read_changes_nothing() -> None:
-    state = step(State(), [verdict(CPU, 99)], T0, timedelta(hours=1))
-    unknown = Verdict("cpu", UNKNOWN, CPU.problem(), CPU.recovery(), "cannot read it")
-    after = step(State(state.failing, []), [unknown], T0 + timedelta(hours=5), timedelta(hours=1))
-    assert after == State(state.failing, [])
-
-
-def test_a_queued_alert_is_not_doubled_by_a_reminder() -> None:
-    state = step(State(), [verdict(CPU, 99)], T0, timedelta(hours=1))
-    state = step(state, [verdict(CPU, 99)], T0 + timedelta(hours=1), timedelta(hours=1))
-    assert subjects_of(state) == [CPU_ALERT]
-    assert state.failing["cpu"]["reminders"] == 1
-
-
-# The pipeline: readings fed through psutil and the resolver, a real SMTP server, a fake clock.
-
-
-@dataclass
-class Machine:
-    """The readings the checks get: set them in a test."""
-
-    cpu: float = 5.0
-    disk_free_percent: float = 60.0
-    memory: int = 8 * 1024 * MB
-    localhost: tuple[str, ...] = ("127.0.0.1",)
-    resolver_hangs: bool = False
-
 
 @pytest.fixture
-def machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine]:
+def machine(monkeypatch: pytest.MonkeyPatch):
     """A healthy machine whose readings the test sets."""
-    fed = Machine()
-    real_getaddrinfo = socket.getaddrinfo
-    released = threading.Event()
+    yield from feed(monkeypatch)
 
-    def disk_usage(path: str) -> SimpleNamespace:
-        total = 1000 * MB
-        free = int(total * fed.disk_free_percent / 100)
-        return SimpleNamespace(total=total, used=total - free, free=free)
 
-    def getaddrinfo(host, *args, **kwargs):  # only localhost is fed: SMTP still resolves
-        if host != "localhost":
-            return real_getaddrinfo(host, *args, **kwargs)
-        if fed.resolver_hangs:
-            released.wait()
-        if not fed.localhost:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))
-                for address in fed.localhost]
-
-    monkeypatch.setattr(psutil, "cpu_percent", lambda interval=None: fed.cpu)
-    monkeypatch.setattr(psutil, "disk_usage", disk_usage)
-    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=fed.memory))
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield fed
-    released.set()
+def args_of(tmp_path: Path, *flags: str):
+    """The command line, with the state in tmp_path."""
+    return health_check.parse_args(["--state-file", str(tmp_path / "state.json"), *flags])
 
 
 def check_at(tmp_path: Path, minute: float, *flags: str) -> int:
     """One run of the checks, in-process, at T0 + minute, with the state in tmp_path."""
-    args = health_check.parse_args(["--state-file", str(tmp_path / "state.json"), *flags])
-    return health_check.run_checks(args, now=T0 + timedelta(minutes=minute))
+    return pipeline.run_checks(args_of(tmp_path, *flags), now=T0 + timedelta(minutes=minute))
 
 
 def subjects(mailbox) -> list[str]:
@@ -250,6 +62,9 @@ def subjects(mailbox) -> list[str]:
 def saved_state(tmp_path: Path) -> dict:
     """The state file as JSON."""
     return json.loads((tmp_path / "state.json").read_text())
+
+
+# The contract's four checks.
 
 
 def test_a_healthy_machine_sends_nothing(tmp_path: Path, machine: Machine, mailbox) -> None:
@@ -298,6 +113,129 @@ def test_a_hung_resolver_fails_the_check_in_bounded_time(
     assert subjects(mailbox) == [LOCALHOST_ALERT]
 
 
+# The checks asked for: each its own flag and its own subject.
+
+
+@pytest.mark.parametrize(("flags", "reading", "value", "subject"), [
+    pytest.param(("--swap-max-percent", "50"), "swap_used", 1100 * MB,
+                 "Error - Swap in use is over 50%", id="swap"),
+    pytest.param(("--load-max-per-cpu", "1.5"), "load5", 3.2,
+                 "Error - Load average per CPU is over 1.5", id="load per cpu"),
+    pytest.param(("--inodes-min-free-percent", "10"), "inodes", {"/": 4.0},
+                 "Error - Free inodes are less than 10%", id="inodes"),
+])
+def test_each_new_check_sends_its_own_alert(
+    tmp_path: Path, machine: Machine, mailbox, flags: tuple[str, ...], reading: str, value,
+    subject: str,
+) -> None:
+    assert check_at(tmp_path, 0, *flags) == 0  # asked for, and passing
+    setattr(machine, reading, value)
+    assert check_at(tmp_path, 1) == 0  # not asked for: not checked
+    assert check_at(tmp_path, 2, *flags) == 1
+    [alert] = mailbox.messages()
+    assert alert["Subject"] == subject
+    assert alert.get_content().strip() == BODY
+
+
+def test_the_new_checks_are_off_unless_asked_for(
+    tmp_path: Path, machine: Machine, mailbox
+) -> None:
+    machine.swap_used, machine.load5, machine.inodes = machine.swap_total, 50.0, {"/": 0.0}
+    assert check_at(tmp_path, 0) == 0
+    assert mailbox.messages() == []
+
+
+def test_disk_path_reaches_psutil(tmp_path: Path, machine: Machine, mailbox,
+                                  caplog: pytest.LogCaptureFixture) -> None:
+    """The file system psutil is asked about is the one given, and / is not asked about."""
+    machine.disks = {"/": 60.0, "/srv/data": 12.0}
+    assert check_at(tmp_path, 0, "--disk-path", "/srv/data") == 1
+    assert machine.disks_asked == ["/srv/data"]
+    assert subjects(mailbox) == [DISK_ALERT]  # one path: the contract's subject
+    assert "Available disk space is less than 20% (it is 12% on /srv/data)" in caplog.messages
+
+
+def test_several_disk_paths_each_alert_under_their_own_subject(
+    tmp_path: Path, machine: Machine, mailbox
+) -> None:
+    machine.disks = {"/": 10.0, "/srv/data": 60.0, "/var": 5.0}
+    flags = ("--disk-path", "/", "--disk-path", "/srv/data", "--disk-path", "/var",
+             "--inodes-min-free-percent", "10")
+    machine.inodes = {"/": 90.0, "/srv/data": 3.0, "/var": 90.0}
+    assert check_at(tmp_path, 0, *flags) == 1
+    assert machine.disks_asked == ["/", "/srv/data", "/var"]
+    assert subjects(mailbox) == [
+        DISK_ALERT,  # / keeps the contract's subject
+        "Error - Available disk space on /var is less than 20%",
+        "Error - Free inodes on /srv/data are less than 10%",
+    ]
+    assert set(saved_state(tmp_path)["failing"]) == {"disk /", "disk /var", "inodes /srv/data"}
+
+
+def test_a_check_that_cannot_be_read_exits_2_and_the_others_still_alert(
+    tmp_path: Path, machine: Machine, mailbox, caplog: pytest.LogCaptureFixture,
+) -> None:
+    machine.memory = 10 * MB
+    assert check_at(tmp_path, 0, "--disk-path", "/no/such/disk") == 2
+    assert machine.disks_asked == ["/no/such/disk"]
+    assert subjects(mailbox) == [MEMORY_ALERT]
+    assert "cannot check disk /no/such/disk: cannot read it: No such file or directory" in (
+        caplog.messages)
+
+
+def test_the_catalog_check_alerts_and_recovers(
+    tmp_path: Path, machine: Machine, mailbox
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    assert check_at(tmp_path, 0, "--url", url) == 1
+    server = start_catalog(tmp_path / "catalog-service", port=port)
+    try:
+        assert check_at(tmp_path, 1, "--url", url) == 0
+    finally:
+        server.stop()
+    assert subjects(mailbox) == [f"Error - the catalog at {url} does not answer",
+                                 f"OK - the catalog at {url} answers again"]
+
+
+# CPU over the interval since the previous run.
+
+
+def test_cpu_is_measured_over_the_interval_since_the_previous_run(
+    tmp_path: Path, machine: Machine, mailbox
+) -> None:
+    assert check_at(tmp_path, 0) == 0
+    assert machine.samples == [1.0]  # the first run has no earlier reading: it samples
+    machine.cpu = 93.0
+    assert check_at(tmp_path, 1) == 1
+    assert check_at(tmp_path, 2, "--cpu-max-percent", "95") == 0
+    assert machine.samples == [1.0]  # the next runs take the interval: no sampling
+    assert subjects(mailbox) == [CPU_ALERT, "OK - CPU usage is back under 95%"]
+    assert "it is 93%" in mailbox.messages()[1].get_content()
+    kept = saved_state(tmp_path)["cpu"]
+    assert (kept["taken"], kept["boot"]) == ("2026-11-22T09:02:00+00:00", BOOT)
+
+
+def test_cpu_is_sampled_again_after_a_reboot_or_a_long_pause(
+    tmp_path: Path, machine: Machine, mailbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    check_at(tmp_path, 0)
+    check_at(tmp_path, 1)
+    assert machine.samples == [1.0]
+    machine.boot = BOOT + 3600
+    caplog.set_level(logging.INFO)
+    check_at(tmp_path, 2)
+    assert machine.samples == [1.0, 1.0]
+    assert "CPU: the earlier reading is from before a reboot: sampling for 1 s" in caplog.messages
+    check_at(tmp_path, 3)
+    assert machine.samples == [1.0, 1.0]
+    check_at(tmp_path, 60, "--cpu-interval", "0.5")
+    assert machine.samples == [1.0, 1.0, 0.5]  # 57 minutes is older than --cpu-window-minutes
+
+
+# Alert once, after --fail-after runs, remind, recover.
+
+
 def test_low_memory_for_ten_minutes_then_recovery(
     tmp_path: Path, machine: Machine, mailbox
 ) -> None:
@@ -309,7 +247,38 @@ def test_low_memory_for_ten_minutes_then_recovery(
     assert codes == [1] * 10 + [0] * 2
     assert subjects(mailbox) == [MEMORY_ALERT, MEMORY_OK]
     assert "failing since 2026-11-22 09:00 UTC, for 10 min" in mailbox.messages()[1].get_content()
-    assert saved_state(tmp_path) == {"version": 1, "failing": {}, "outbox": []}
+    state = saved_state(tmp_path)
+    assert (state["version"], state["failing"], state["outbox"]) == (2, {}, [])
+
+
+def test_fail_after_alerts_on_the_nth_failing_run_in_a_row(
+    tmp_path: Path, machine: Machine, mailbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    machine.memory = 300 * MB
+    codes = []
+    caplog.set_level(logging.INFO)
+    for minute in range(0, 4):
+        codes.append(check_at(tmp_path, minute, "--fail-after", "3"))
+        if minute == 1:
+            assert mailbox.messages() == []  # failing, logged, but not mailed yet
+    assert codes == [1, 1, 1, 1]
+    assert subjects(mailbox) == [MEMORY_ALERT]
+    assert "memory: failing run 2 of the 3 before it alerts" in caplog.messages
+    assert saved_state(tmp_path)["failing"]["memory"]["since"] == "2026-11-22T09:00:00+00:00"
+    machine.memory = 4096 * MB
+    assert check_at(tmp_path, 4, "--fail-after", "3") == 0
+    assert subjects(mailbox) == [MEMORY_ALERT, MEMORY_OK]
+    assert "failing since 2026-11-22 09:00 UTC, for 4 min" in mailbox.messages()[1].get_content()
+
+
+def test_a_streak_broken_before_fail_after_sends_nothing(
+    tmp_path: Path, machine: Machine, mailbox
+) -> None:
+    for minute, cpu in enumerate([95, 95, 10, 95, 95, 10]):
+        machine.cpu = cpu
+        check_at(tmp_path, minute, "--fail-after", "3")
+    assert mailbox.messages() == []  # no alert, and so no all-clear either
+    assert saved_state(tmp_path)["failing"] == {}
 
 
 def test_reminders_follow_remind_minutes(tmp_path: Path, machine: Machine, mailbox) -> None:
@@ -319,6 +288,110 @@ def test_reminders_follow_remind_minutes(tmp_path: Path, machine: Machine, mailb
     assert subjects(mailbox) == [CPU_ALERT] * 3
     reminder = mailbox.messages()[1].get_content()
     assert "Reminder 1: failing since 2026-11-22 09:00 UTC (30 min)" in reminder
+
+
+# Silences.
+
+
+def silence_at(tmp_path: Path, minute: float, check: str, duration: str) -> int:
+    """Record a silence in-process at T0 + minute."""
+    args = args_of(tmp_path, "--silence", check, "--for", duration)
+    return pipeline.silence(args, now=T0 + timedelta(minutes=minute))
+
+
+def test_a_silence_holds_the_alert_until_it_runs_out(
+    tmp_path: Path, machine: Machine, mailbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert silence_at(tmp_path, 0, "cpu", "15m") == 0
+    assert capsys.readouterr().out == (
+        "cpu is silenced until 2026-11-22 09:15 UTC (15 min from now)\n")
+    machine.cpu, machine.memory = 99, 100 * MB
+    for minute in range(1, 15):
+        assert check_at(tmp_path, minute) == 1  # still failing, and said so
+    assert subjects(mailbox) == [MEMORY_ALERT]  # a silence holds only its own check
+    assert check_at(tmp_path, 15) == 1
+    assert subjects(mailbox) == [MEMORY_ALERT, CPU_ALERT]  # still failing when it ran out
+    assert saved_state(tmp_path)["silences"] == {}
+
+
+def test_a_check_that_recovers_during_its_silence_sends_nothing(
+    tmp_path: Path, machine: Machine, mailbox
+) -> None:
+    silence_at(tmp_path, 0, "disk", "1h")
+    machine.disk_free_percent = 5
+    check_at(tmp_path, 10)
+    machine.disk_free_percent = 50
+    check_at(tmp_path, 20)
+    check_at(tmp_path, 61)
+    assert mailbox.messages() == []
+
+
+def test_list_and_verbose_runs_show_the_silences_in_force(
+    tmp_path: Path, machine: Machine, mailbox, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    silence_at(tmp_path, 0, "memory", "2h")
+    silence_at(tmp_path, 0, "cpu", "30s")
+    capsys.readouterr()
+    assert pipeline.list_silences(args_of(tmp_path, "--list"), now=T0) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "cpu is silenced until 2026-11-22 09:00 UTC (30 s from now)",
+        "memory is silenced until 2026-11-22 11:00 UTC (2 h 0 min from now)",
+    ]
+    caplog.set_level(logging.INFO)
+    check_at(tmp_path, 30)
+    assert "memory is silenced until 2026-11-22 11:00 UTC (1 h 30 min from now)" in (
+        caplog.messages)
+    assert "the silence of cpu has run out" in caplog.messages
+    pipeline.list_silences(args_of(tmp_path, "--list"), now=T0 + timedelta(hours=3))
+    assert capsys.readouterr().out == "no silences in force\n"
+
+
+def test_a_silence_for_0_lifts_it(tmp_path: Path, machine: Machine, mailbox,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    silence_at(tmp_path, 0, "cpu", "1d")
+    assert silence_at(tmp_path, 5, "cpu", "0") == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "cpu is not silenced"
+    machine.cpu = 99
+    check_at(tmp_path, 6)
+    assert subjects(mailbox) == [CPU_ALERT]
+
+
+def test_silence_list_and_verbose_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], machine: Machine, mailbox
+) -> None:
+    state = str(tmp_path / "state.json")
+    assert health_check.main(["--silence", "disk", "--for", "2h", "--state-file", state]) == 0
+    assert re.fullmatch(r"disk is silenced until \d{4}-\d\d-\d\d \d\d:\d\d \S+ "
+                        r"\(\d h \d+ min from now\)\n", capsys.readouterr().out)
+    assert health_check.main(["--list", "--state-file", state]) == 0
+    assert capsys.readouterr().out.startswith("disk is silenced until ")
+    assert health_check.main(["-v", *NEVER, "--state-file", state]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert "health_check.py: INFO: disk is silenced until " in printed.err
+    assert mailbox.messages() == []
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    pytest.param(["--silence", "nope", "--for", "1h"], "argument --silence: invalid choice",
+                 id="unknown check"),
+    pytest.param(["--silence", "cpu"], "--silence needs --for DURATION", id="no duration"),
+    pytest.param(["--silence", "cpu", "--for", "soon"], "not a duration like 30s",
+                 id="bad duration"),
+    pytest.param(["--for", "1h"], "--for goes with --silence CHECK", id="for alone"),
+])
+def test_a_bad_silence_is_one_line_and_exit_2(
+    tmp_path: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert health_check.main([*flags, "--state-file", str(tmp_path / "state.json")]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert message in printed.err.splitlines()[-1]
+    assert not (tmp_path / "state.json").exists()
+
+
+# Mail that cannot be sent, and the state file.
 
 
 def test_an_alert_is_kept_while_smtp_is_down_and_sent_once_after(
@@ -357,7 +430,7 @@ def test_a_recovery_during_the_outage_arrives_after_its_alert(
 def test_a_corrupt_state_file_is_a_warning_and_a_fresh_start(
     tmp_path: Path, machine: Machine, mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    corrupt = '{"version": 1, "failing": {"cpu": '
+    corrupt = '{"version": 2, "failing": {"cpu": '
     (tmp_path / "state.json").write_text(corrupt)
     machine.cpu = 99
     assert check_at(tmp_path, 0) == 1
@@ -369,6 +442,8 @@ def test_a_corrupt_state_file_is_a_warning_and_a_fresh_start(
 
 @pytest.mark.parametrize("content", [
     pytest.param('{"version": 1, "failing": {"cpu": {"since": "yesterday"}}}', id="bad time"),
+    pytest.param('{"version": 2, "cpu": {"taken": "2026-11-22T09:00:00+00:00", "boot": 1, '
+                 '"times": {"idle": "lots"}}}', id="bad cpu times"),
     pytest.param("[]", id="a list"),
     pytest.param("\x00\xff", id="binary"),
 ])
@@ -389,46 +464,17 @@ def test_the_state_file_is_plain_json_in_a_new_folder(
 ) -> None:
     machine.localhost = ()
     args = ["--state-file", str(tmp_path / "deep" / "er" / "health.json")]
-    assert health_check.run_checks(health_check.parse_args(args), now=T0) == 1
+    assert pipeline.run_checks(health_check.parse_args(args), now=T0) == 1
     state = json.loads((tmp_path / "deep" / "er" / "health.json").read_text())
     assert state["failing"] == {"localhost": {
         "problem": "localhost cannot be resolved to 127.0.0.1",
         "since": "2026-11-22T09:00:00+00:00",
+        "runs": 1,
         "announced": "2026-11-22T09:00:00+00:00",
         "reminders": 0,
     }}
     assert sorted(path.name for path in (tmp_path / "deep" / "er").iterdir()) == [
         "health.json", "health.json.lock"]
-
-
-def test_a_check_that_cannot_be_read_exits_2_and_the_others_still_alert(
-    tmp_path: Path, machine: Machine, mailbox, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    def no_such_path(path: str):
-        raise FileNotFoundError(2, "No such file or directory", path)
-
-    monkeypatch.setattr(psutil, "disk_usage", no_such_path)
-    machine.memory = 10 * MB
-    assert check_at(tmp_path, 0, "--disk-path", "/no/such/disk") == 2
-    assert subjects(mailbox) == [MEMORY_ALERT]
-    assert "cannot check disk /no/such/disk: cannot read it: No such file or directory" in (
-        caplog.messages)
-
-
-def test_the_catalog_check_alerts_and_recovers(
-    tmp_path: Path, machine: Machine, mailbox
-) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    assert check_at(tmp_path, 0, "--url", url) == 1
-    server = start_catalog(tmp_path / "catalog-service", port=port)
-    try:
-        assert check_at(tmp_path, 1, "--url", url) == 0
-    finally:
-        server.stop()
-    assert subjects(mailbox) == [f"Error - the catalog at {url} does not answer",
-                                 f"OK - the catalog at {url} answers again"]
 
 
 def test_settings_come_from_an_env_file(tmp_path: Path, machine: Machine, mailbox,
@@ -473,6 +519,25 @@ def test_a_healthy_run_prints_nothing(tmp_path: Path, mailbox) -> None:
     assert mailbox.messages() == []
 
 
+def test_a_run_after_an_earlier_one_takes_the_real_cpu_times_without_sampling(
+    tmp_path: Path, mailbox
+) -> None:
+    """The CPU times the last run left (here: the real ones, a minute's worth of idle time
+    ago) are compared with the real ones now: no second of sampling."""
+    times = psutil.cpu_times()._asdict()
+    times["idle"] -= 60.0
+    taken = (datetime.now().astimezone() - timedelta(minutes=1)).replace(microsecond=0)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"version": 2, "cpu": {
+        "taken": taken.isoformat(), "boot": psutil.boot_time(), "times": times}}))
+    done = run_script("health_check.py", *NEVER, "-v", "--state-file", str(state),
+                      "--smtp-host", "127.0.0.1", "--smtp-port", str(mailbox.port))
+    assert (done.returncode, done.stdout) == (0, "")
+    assert "ok: cpu: it is " in done.stderr
+    assert "sampling" not in done.stderr
+    assert json.loads(state.read_text())["cpu"]["taken"] > taken.isoformat()
+
+
 def test_a_second_run_stops_at_once_while_one_holds_the_lock(tmp_path: Path, mailbox) -> None:
     state = tmp_path / "state.json"
     with (tmp_path / "state.json.lock").open("a") as lock:
@@ -502,191 +567,15 @@ def test_bad_flags_exit_2() -> None:
     done = run_script("health_check.py", "--cpu-max-percent", "120")
     assert done.returncode == 2
     assert "must be from 0 to 100" in done.stderr
+    assert done.stderr.startswith("usage: health_check.py")
+    assert "Traceback" not in done.stderr
 
 
-# Cron: the entry, the crontab edits, and a real daemon.
-
-
-def cron_args(*flags: str):
-    """A command line as given with --install-cron."""
-    return health_check.parse_args(["--install-cron", *flags])
-
-
-def test_the_cron_line_runs_every_minute_with_absolute_paths(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pw")
-    monkeypatch.setenv("SMTP_HOST", "mail.example.com")
-    line = health_check.cron_line(cron_args(
-        "--state-file", str(tmp_path / "100% state.json"), "--memory-min-mb", "10000000",
-        "--cpu-max-percent", "90", "--smtp-user", "ops",
-    ))
-    assert line.startswith("* * * * * ")
-    assert line.endswith(f" {CRON_TAG}")
-    assert "s3cret-pw" not in line
-    assert "\\%" in line  # cron reads a bare % as a newline
-    command = shlex.split(line[len("* * * * * "):-len(CRON_TAG)].replace("\\%", "%"))
-    assert command[:2] == [sys.executable, str(Path(health_check.__file__).resolve())]
-    assert "--quiet" in command
-    options = " ".join(command)
-    for expected in ("--memory-min-mb 10000000", "--cpu-max-percent 90",
-                     "--smtp-host mail.example.com", "--smtp-user ops", "--smtp-port 25",
-                     f"--state-file {tmp_path / '100% state.json'}",
-                     f"--log-file {tmp_path / 'health.log'}"):
-        assert expected in options
-    assert "--disk-path" not in command  # a default is left out
-
-
-@pytest.mark.parametrize(("before", "after"), [
-    pytest.param("", "NEW\n", id="empty crontab"),
-    pytest.param("MAILTO=ops\n0 3 * * * backup\n", "MAILTO=ops\n0 3 * * * backup\nNEW\n",
-                 id="others kept"),
-    pytest.param(f"0 3 * * * backup\n* * * * * old {CRON_TAG}\n# note\n",
-                 "0 3 * * * backup\nNEW\n# note\n", id="older entry replaced in place"),
-    pytest.param("0 3 * * * backup", "0 3 * * * backup\nNEW\n", id="no final newline"),
-])
-def test_with_entry(before: str, after: str) -> None:
-    line = f"NEW {CRON_TAG}"
-    assert with_entry(before, line) == after.replace("NEW", line)
-    assert with_entry(with_entry(before, line), line) == with_entry(before, line)
-
-
-@pytest.mark.parametrize(("before", "after"), [
-    pytest.param(f"* * * * * x {CRON_TAG}\n", "", id="only ours"),
-    pytest.param(f"0 3 * * * backup\n* * * * * x {CRON_TAG}\n", "0 3 * * * backup\n",
-                 id="others kept"),
-    pytest.param("0 3 * * * backup # fruit-catalog\n", "0 3 * * * backup # fruit-catalog\n",
-                 id="a lookalike kept"),
-])
-def test_without_entry(before: str, after: str) -> None:
-    assert without_entry(before) == after
-
-
-CRONTAB_TESTS_LOCK = Path(tempfile.gettempdir()) / "fruit-catalog-crontab-tests.lock"
-
-
-def crontab_now() -> tuple[int, str]:
-    """The exit code and output of `crontab -l`."""
-    done = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
-    return done.returncode, done.stdout
-
-
-@pytest.fixture
-def real_crontab() -> Iterator[tuple[int, str]]:
-    """root's own crontab, edited by one test at a time on this machine, restored afterwards."""
-    if shutil.which("crontab") is None:
-        pytest.skip("needs the crontab program (Debian: apt-get install cron)")
-    if os.geteuid() != 0:
-        pytest.skip("needs root: it edits the crontab of the user running the tests")
-    with CRONTAB_TESTS_LOCK.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run on this machine waits its turn
-        code, content = crontab_now()
-        if code != 0 and content:
-            pytest.skip(f"crontab -l fails: {content.strip()}")
-        try:
-            yield code, content
-        finally:
-            if code == 0:
-                subprocess.run(["crontab", "-"], input=content, text=True, check=True)
-            else:
-                subprocess.run(["crontab", "-r"], capture_output=True, check=False)
-            assert crontab_now() == (code, content)
-
-
-def test_install_twice_and_uninstall_keep_the_other_entries(
-    tmp_path: Path, real_crontab: tuple[int, str]
-) -> None:
-    others = "# someone else's\n0 3 * * 0 /bin/true\n"
-    subprocess.run(["crontab", "-"], input=others, text=True, check=True)
-    flags = ("--install-cron", "--state-file", str(tmp_path / "state.json"))
-    first = run_script("health_check.py", *flags, "--memory-min-mb", "10000000")
-    again = run_script("health_check.py", *flags, "--memory-min-mb", "10000000")
-    assert (first.returncode, again.returncode) == (0, 0)
-    assert first.stdout.startswith("added in the crontab:")
-    assert again.stdout.startswith("already in the crontab:")
-    _, content = crontab_now()
-    ours = [line for line in content.splitlines() if line.endswith(CRON_TAG)]
-    assert content.startswith(others)
-    assert len(ours) == 1
-    assert ours[0].startswith("* * * * * ")
-    assert "--memory-min-mb 10000000" in ours[0]
-
-    gone = run_script("health_check.py", "--uninstall-cron")
-    assert (gone.returncode, crontab_now()) == (0, (0, others))
-    assert "nothing to remove" in run_script("health_check.py", "--uninstall-cron").stdout
-
-
-def cron_program() -> str:
-    """The cron daemon's program, or skip."""
-    program = shutil.which("cron") or shutil.which("cron", path="/usr/sbin:/sbin")
-    if program is None:
-        pytest.skip("needs the cron daemon (Debian: apt-get install cron)")
-    return program
-
-
-def cron_daemons() -> set[int]:
-    """The ids of the cron daemons running now."""
-    return {process.pid for process in psutil.process_iter(["name", "status"])
-            if process.info["name"] == "cron" and process.info["status"] != psutil.STATUS_ZOMBIE}
-
-
-@contextlib.contextmanager
-def cron_running(program: str) -> Iterator[None]:
-    """A running cron daemon: started here (and stopped after) when none runs yet.
-
-    Call it after changing the crontab: cron notices a change by the spool's mtime, in whole
-    seconds, so a change in the very second it loaded the crontabs would go unseen.
-    """
-    if cron_daemons():
-        yield
-        return
-    subprocess.run([program], check=True)  # Debian's cron forks and runs in the background
-    deadline = time.monotonic() + 10
-    while not cron_daemons() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    started = cron_daemons()
-    assert started, "cron did not start"
-    try:
-        yield
-    finally:
-        for pid in started:
-            os.kill(pid, signal.SIGTERM)
-
-
-def clear_of_the_minute() -> None:
-    """Wait out the first seconds of a minute, when a running cron reloads changed crontabs."""
-    while datetime.now().second < 2:
-        time.sleep(0.2)
-
-
-@pytest.mark.slow
-def test_the_installed_entry_alerts_from_a_real_cron(
-    tmp_path: Path, real_crontab: tuple[int, str]
-) -> None:
-    """Installed with a forced failing threshold, cron runs it within a minute; the alert
-    arrives in a separate SMTP sink process; uninstalling leaves the crontab as it was."""
-    program = cron_program()
-    mail = tmp_path / "mail"
-    sink = start_smtp_sink(mail)
-    try:
-        clear_of_the_minute()
-        installed = run_script(
-            "health_check.py", "--install-cron", "--state-file", str(tmp_path / "state.json"),
-            "--smtp-host", "127.0.0.1", "--smtp-port", str(sink.port), *NEVER,
-            "--memory-min-mb", "10000000",
-        )
-        assert installed.returncode == 0, installed.stderr
-        with cron_running(program):
-            deadline = time.monotonic() + 75
-            while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
-                time.sleep(1)
-        removed = run_script("health_check.py", "--uninstall-cron")
-        received = sorted(mail.glob("*.eml"))
-    finally:
-        sink.stop()
-    assert received, f"no alert within 75 s; the job's log: {tmp_path / 'health.log'}"
-    alert = read_message(received[0])
-    assert alert["Subject"] == "Error - Available memory is less than 10000000MB"
-    assert alert.get_content().strip() == BODY
-    assert removed.returncode == 0
-    assert crontab_now() == real_crontab
+def test_help_shows_every_flag_and_exits_0() -> None:
+    done = run_script("health_check.py", "--help")
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: health_check.py")
+    for flag in ("--fail-after", "--silence", "--for", "--list", "--nagios", "--metrics-file",
+                 "--load-max-per-cpu", "--swap-max-percent", "--inodes-min-free-percent",
+                 "--disk-path", "--install-cron"):
+        assert f"{flag} " in done.stdout

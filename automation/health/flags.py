@@ -1,0 +1,270 @@
+"""Every flag of health_check.py, declared once: the parser and the cron line are both built
+from FLAGS, so a flag cannot be in one and missing from the other.
+
+Each flag says how the crontab entry carries it (`cron`):
+- CHANGED: when its value differs from its default (a threshold, an interval);
+- ALWAYS: whenever it has a value, because cron's environment has none of ours (the state
+  file, the SMTP server, who gets the mail);
+- NEVER: an action or a mode of one run (--install-cron, --silence, --nagios).
+A file's path (`path=True`) is written absolute: cron runs in the home folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from automation import settings
+from automation.cli import add_verbosity_flags
+from automation.errors import AutomationError
+from automation.health.checks import CHECK_NAMES
+from automation.health.judge import number
+
+log = logging.getLogger(__name__)
+
+CPU_MAX_PERCENT = 80.0
+DISK_MIN_FREE_PERCENT = 20.0
+MEMORY_MIN_MB = 500.0
+REMIND_MINUTES = 60.0
+FAIL_AFTER = 1
+CPU_INTERVAL = 1.0
+CPU_WINDOW_MINUTES = 15.0
+PROBE_TIMEOUT = 5.0
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Cron(enum.Enum):
+    """How the crontab entry carries a flag."""
+
+    CHANGED = "when not the default"
+    ALWAYS = "whenever it has a value"
+    NEVER = "never"
+
+
+def duration(text: str) -> float:
+    """An argparse type: `30s`, `15m`, `2h`, `1d` in seconds (`0` lifts a silence)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text.lower())
+    if text.strip() == "0":
+        return 0.0
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration like 30s, 15m, 2h or 1d: {text!r}")
+    return float(match[1]) * DURATION_UNITS[match[2]]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag: how argparse reads it and how the crontab entry carries it."""
+
+    name: str
+    group: str
+    help: str = ""
+    type: Callable[[str], Any] | None = None
+    default: Any = None
+    metavar: str | None = None
+    action: str | None = None  # "store_true", "append"
+    choices: Sequence[str] | None = None
+    setting: settings.Setting | None = None  # its default comes from the environment
+    cron: Cron = Cron.CHANGED
+    path: bool = False  # a file or folder, written absolute in the cron line
+    exclusive: bool = False  # an action instead of the checks: one at most
+
+    @property
+    def dest(self) -> str:
+        """The attribute argparse stores it in."""
+        return self.name.lstrip("-").replace("-", "_")
+
+    def declare(self, parser: Any) -> None:
+        """Add the flag to a parser, or to a group of one."""
+        options: dict[str, Any] = {"metavar": self.metavar}
+        if self.type:
+            options["type"] = self.type
+        if self.choices:
+            options["choices"] = self.choices
+        if self.setting is not None:
+            self.setting.add_to(parser, **options)
+            return
+        if self.action == "store_true":
+            parser.add_argument(self.name, action="store_true", help=self.help)
+            return
+        if self.action:
+            options["action"] = self.action
+        parser.add_argument(self.name, default=self.default, help=self.help, **options)
+
+    def default_value(self) -> Any:
+        """The value it has when neither the command line nor the environment sets it."""
+        if self.setting is None:
+            return False if self.action == "store_true" else self.default
+        fallback = self.setting.fallback()
+        return self.type(fallback) if self.type and fallback else fallback
+
+    def cron_words(self, args: argparse.Namespace) -> list[str]:
+        """The words the crontab entry carries for this flag."""
+        value = getattr(args, self.dest)
+        if self.cron is Cron.NEVER or value in (None, "", False, []):
+            return []
+        if self.cron is Cron.CHANGED and value == self.default_value():
+            return []
+        if self.action == "store_true":
+            return [self.name]
+        values = value if isinstance(value, list) else [value]
+        return [word for one in values for word in (self.name, self.written(one))]
+
+    def written(self, value: Any) -> str:
+        """A value as the cron line writes it."""
+        if self.path:
+            return str(Path(value).expanduser().absolute())
+        if isinstance(value, float):
+            return number(value, 6)
+        return str(value)
+
+
+CHECKS, ALERTS, MONITORS, RUNNING = "checks", "alerts", "monitoring", "running"
+
+FLAGS: tuple[Flag, ...] = (
+    Flag("--cpu-max-percent", CHECKS, "alert when CPU usage is over this (default %(default)g)",
+         settings.percent, CPU_MAX_PERCENT, "PERCENT"),
+    Flag("--disk-min-free-percent", CHECKS, "alert when the free space on a --disk-path is less "
+         "than this percentage of its size (default %(default)g)", settings.percent,
+         DISK_MIN_FREE_PERCENT, "PERCENT"),
+    Flag("--disk-path", CHECKS, "a file system whose free space is checked; give it again for "
+         "more (default /)", metavar="PATH", action="append", path=True),
+    Flag("--memory-min-mb", CHECKS, "alert when available memory is less than this, in MB of "
+         "1024*1024 bytes (default %(default)g)", settings.non_negative_float, MEMORY_MIN_MB,
+         "MB"),
+    Flag("--inodes-min-free-percent", CHECKS, "also alert when the free inodes on a --disk-path "
+         "are less than this percentage of them (default: not checked)", settings.percent,
+         metavar="PERCENT"),
+    Flag("--swap-max-percent", CHECKS, "also alert when the swap in use is over this percentage "
+         "of the swap space (default: not checked)", settings.percent, metavar="PERCENT"),
+    Flag("--load-max-per-cpu", CHECKS, "also alert when the 5-minute load average divided by "
+         "the number of CPUs is over this (default: not checked)", settings.positive_float,
+         metavar="LOAD"),
+    Flag("--url", CHECKS, "also check that the catalog service at URL answers GET URL/fruits/ "
+         "(default: not checked)", metavar="URL"),
+    Flag("--cpu-interval", CHECKS, "with no usable reading of an earlier run, sample CPU usage "
+         "over this long (default %(default)g)", settings.positive_float, CPU_INTERVAL,
+         "SECONDS"),
+    Flag("--cpu-window-minutes", CHECKS, "measure CPU usage since the previous run when it was "
+         "at most this long ago, else sample it (default %(default)g)",
+         settings.positive_float, CPU_WINDOW_MINUTES, "MINUTES"),
+    Flag("--probe-timeout", CHECKS, "give up on name resolution, a disk, the catalog and the "
+         "mail server after this long (default %(default)g)", settings.positive_float,
+         PROBE_TIMEOUT, "SECONDS"),
+    Flag("--fail-after", ALERTS, "alert only once a check has failed this many runs in a row "
+         "(default %(default)s: at once)", settings.positive_int, FAIL_AFTER, "N"),
+    Flag("--remind-minutes", ALERTS, "while a check keeps failing, remind at most this often; "
+         "0: never (default %(default)g)", settings.non_negative_float, REMIND_MINUTES,
+         "MINUTES"),
+    Flag("--state-file", ALERTS, metavar="FILE", setting=settings.HEALTH_STATE_FILE,
+         cron=Cron.ALWAYS, path=True),
+    Flag("--sender", ALERTS, metavar="ADDRESS", setting=settings.REPORT_SENDER,
+         cron=Cron.ALWAYS),
+    Flag("--recipient", ALERTS, metavar="ADDRESS", setting=settings.ALERT_RECIPIENT,
+         cron=Cron.ALWAYS),
+    Flag("--smtp-host", ALERTS, metavar="HOST", setting=settings.SMTP_HOST, cron=Cron.ALWAYS),
+    Flag("--smtp-port", ALERTS, type=settings.positive_int, metavar="PORT",
+         setting=settings.SMTP_PORT, cron=Cron.ALWAYS),
+    Flag("--smtp-security", ALERTS, metavar="{none,starttls,ssl}",
+         choices=settings.SMTP_SECURITIES, setting=settings.SMTP_SECURITY),
+    Flag("--smtp-user", ALERTS, metavar="USER", setting=settings.SMTP_USER),
+    Flag("--smtp-ca-file", ALERTS, metavar="FILE", setting=settings.SMTP_CA_FILE, path=True),
+    Flag("--env-file", ALERTS, "read settings the environment lacks (SMTP_PASSWORD) from "
+         "NAME=value lines in FILE (default none)", metavar="FILE", cron=Cron.ALWAYS,
+         path=True),
+    Flag("--nagios", MONITORS, "behave as a Nagios plugin: print one status line with "
+         "performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, send no mail",
+         action="store_true", cron=Cron.NEVER),
+    Flag("--metrics-file", MONITORS, "also write the readings to FILE in Prometheus text format "
+         "(for node_exporter's textfile collector: name it *.prom), replaced atomically "
+         "(default none)", metavar="FILE", cron=Cron.ALWAYS, path=True),
+    Flag("--log-file", RUNNING, "also append diagnostics to FILE, with the time (default none; "
+         "the cron entry logs to health.log beside the state file)", metavar="FILE",
+         cron=Cron.ALWAYS, path=True),
+    Flag("--install-cron", RUNNING, "add a crontab entry that runs this check every minute with "
+         "the settings in force now, then exit", action="store_true", cron=Cron.NEVER,
+         exclusive=True),
+    Flag("--uninstall-cron", RUNNING, "remove that crontab entry, then exit",
+         action="store_true", cron=Cron.NEVER, exclusive=True),
+    Flag("--silence", RUNNING, "record a silence of CHECK for --for DURATION: no alert for it "
+         "until then; check nothing else", choices=CHECK_NAMES, metavar="CHECK",
+         cron=Cron.NEVER, exclusive=True),
+    Flag("--for", RUNNING, "how long --silence lasts: 30s, 15m, 2h, 1d (0 lifts it)",
+         duration, metavar="DURATION", cron=Cron.NEVER),
+    Flag("--list", RUNNING, "list the silences in force, then exit", action="store_true",
+         cron=Cron.NEVER, exclusive=True),
+)
+FLAG = {flag.name: flag for flag in FLAGS}
+GROUP_TITLES = {CHECKS: "checks", ALERTS: "alerts by mail",
+                MONITORS: "for the monitoring you run", RUNNING: "running"}
+
+
+class BadFlags(AutomationError):
+    """The command line cannot be used (argparse's error, or one of ours)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are raised, so that --nagios can say UNKNOWN."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadFlags(message)
+
+
+def build_parser(description: str, epilog: str) -> Parser:
+    """The parser of FLAGS (and -v/-q)."""
+    parser = Parser(description=description, epilog=epilog)
+    groups = {key: parser.add_argument_group(title) for key, title in GROUP_TITLES.items()}
+    actions = groups[RUNNING].add_mutually_exclusive_group()
+    for flag in FLAGS:
+        flag.declare(actions if flag.exclusive else groups[flag.group])
+    add_verbosity_flags(groups[RUNNING])
+    return parser
+
+
+def parse(parser: Parser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; BadFlags when it cannot be used."""
+    args = parser.parse_args(argv)
+    if args.silence and getattr(args, "for") is None:
+        raise BadFlags("--silence needs --for DURATION (30s, 15m, 2h, 1d)")
+    if getattr(args, "for") is not None and not args.silence:
+        raise BadFlags("--for goes with --silence CHECK")
+    if args.nagios and any(getattr(args, flag.dest) for flag in FLAGS if flag.exclusive):
+        raise BadFlags("--nagios checks: it goes with none of --install-cron, --uninstall-cron, "
+                       "--silence, --list")
+    return args
+
+
+def state_file(args: argparse.Namespace) -> Path:
+    """The state file of the command line, absolute."""
+    return Path(args.state_file).expanduser().absolute()
+
+
+def load_env_file(path: Path) -> None:
+    """Set the NAME=value lines of an env file that the environment does not set already."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        private = not path.stat().st_mode & 0o077
+    except (OSError, UnicodeDecodeError) as error:
+        raise AutomationError(f"{path}: cannot read the env file: "
+                              f"{getattr(error, 'strerror', None) or error}") from None
+    if not private:
+        log.warning("%s can be read by other users: a password in it is not safe (chmod 600)",
+                    path)
+    for line_number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not name.isidentifier():
+            raise AutomationError(f"{path}:{line_number}: not a NAME=value line")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(name, value)

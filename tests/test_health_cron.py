@@ -1,0 +1,289 @@
+"""The flags, declared once, and the crontab entry built from them; the crontab edits, and a
+real cron daemon.
+
+The crontab tests edit the real crontab of root, one test at a time on this machine, and
+restore it whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+import pytest
+
+import health_check
+from automation import settings
+from automation.health.cron import CRON_TAG, cron_command, cron_line, with_entry, without_entry
+from automation.health.flags import FLAGS, Cron, duration
+from automation.health.texts import BODY
+from demo.processes import start_smtp_sink
+from demo.smtp_sink import read_message
+from tests.health_helpers import NEVER
+from tests.helpers import run_script
+
+SCRIPT = Path(health_check.__file__).resolve()
+
+
+def cron_args(*flags: str):
+    """A command line as given with --install-cron."""
+    return health_check.parse_args(["--install-cron", *flags])
+
+
+def command_of(line: str) -> list[str]:
+    """The command of a crontab line, as the shell splits it."""
+    return shlex.split(line[len("* * * * * "):-len(CRON_TAG)].replace("\\%", "%"))
+
+
+def test_the_cron_line_runs_every_minute_with_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pw")
+    monkeypatch.setenv("SMTP_HOST", "mail.example.com")
+    line = cron_line(cron_args(
+        "--state-file", str(tmp_path / "100% state.json"), "--memory-min-mb", "10000000",
+        "--cpu-max-percent", "90", "--smtp-user", "ops",
+    ), SCRIPT)
+    assert line.startswith("* * * * * ")
+    assert line.endswith(f" {CRON_TAG}")
+    assert "s3cret-pw" not in line
+    assert "\\%" in line  # cron reads a bare % as a newline
+    command = command_of(line)
+    assert command[:2] == [sys.executable, str(SCRIPT)]
+    assert "--quiet" in command
+    options = " ".join(command)
+    for expected in ("--memory-min-mb 10000000", "--cpu-max-percent 90",
+                     "--smtp-host mail.example.com", "--smtp-user ops", "--smtp-port 25",
+                     f"--state-file {tmp_path / '100% state.json'}",
+                     f"--log-file {tmp_path / 'health.log'}"):
+        assert expected in options
+    assert "--disk-path" not in command  # a default is left out
+
+
+# Every flag declared once, and the cron line built from the declarations.
+
+EXAMPLES = {  # a value other than the default, by the flag's type
+    settings.percent: "42.5", settings.positive_float: "7.25", settings.non_negative_float: "9",
+    settings.positive_int: "3", duration: "2h", None: "/srv/some where",
+}
+
+
+def example(flag) -> list[str]:
+    """The flag given with a value other than its default."""
+    if flag.action == "store_true":
+        return [flag.name]
+    if flag.choices:
+        return [flag.name, flag.choices[-1]]
+    return [flag.name, EXAMPLES[flag.type]]
+
+
+def test_the_parser_has_exactly_the_declared_flags() -> None:
+    parser = health_check.parser()
+    options = {option for action in parser._actions for option in action.option_strings}
+    declared = {flag.name for flag in FLAGS}
+    assert options - declared == {"-h", "--help", "-v", "--verbose", "-q", "--quiet"}
+    assert declared <= options
+    assert len(declared) == len(FLAGS)
+
+
+@pytest.mark.parametrize("flag", [flag for flag in FLAGS if flag.cron is not Cron.NEVER],
+                         ids=lambda flag: flag.name)
+def test_each_setting_given_reaches_the_cron_line(flag, tmp_path: Path) -> None:
+    """A new flag is in the crontab entry as soon as it is declared, unless it says NEVER."""
+    given = example(flag)
+    state = ["--state-file", str(tmp_path / "state.json")] if flag.name != "--state-file" else []
+    command = cron_command(cron_args(*state, *given), SCRIPT)
+    spot = command.index(flag.name)
+    if flag.action != "store_true":
+        value = given[1]
+        if flag.path:
+            value = str(Path(value).absolute())
+        assert command[spot + 1] == value
+    assert health_check.parse_args(command[2:]) is not None  # cron's command line is valid
+
+
+@pytest.mark.parametrize("flag", [flag for flag in FLAGS if flag.cron is Cron.NEVER],
+                         ids=lambda flag: flag.name)
+def test_actions_and_modes_stay_out_of_the_cron_line(flag) -> None:
+    partner = {"--for": ["--silence", "cpu"], "--silence": ["--for", "1h"]}
+    args = health_check.parse_args([*example(flag), *partner.get(flag.name, [])])
+    assert flag.name not in cron_command(args, SCRIPT)
+
+
+def test_several_disk_paths_are_all_carried(tmp_path: Path) -> None:
+    command = cron_command(cron_args("--disk-path", "/", "--disk-path", "srv"), SCRIPT)
+    spots = [index for index, word in enumerate(command) if word == "--disk-path"]
+    assert [command[index + 1] for index in spots] == ["/", str(Path("srv").absolute())]
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    pytest.param("", "NEW\n", id="empty crontab"),
+    pytest.param("MAILTO=ops\n0 3 * * * backup\n", "MAILTO=ops\n0 3 * * * backup\nNEW\n",
+                 id="others kept"),
+    pytest.param(f"0 3 * * * backup\n* * * * * old {CRON_TAG}\n# note\n",
+                 "0 3 * * * backup\nNEW\n# note\n", id="older entry replaced in place"),
+    pytest.param("0 3 * * * backup", "0 3 * * * backup\nNEW\n", id="no final newline"),
+])
+def test_with_entry(before: str, after: str) -> None:
+    line = f"NEW {CRON_TAG}"
+    assert with_entry(before, line) == after.replace("NEW", line)
+    assert with_entry(with_entry(before, line), line) == with_entry(before, line)
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    pytest.param(f"* * * * * x {CRON_TAG}\n", "", id="only ours"),
+    pytest.param(f"0 3 * * * backup\n* * * * * x {CRON_TAG}\n", "0 3 * * * backup\n",
+                 id="others kept"),
+    pytest.param("0 3 * * * backup # fruit-catalog\n", "0 3 * * * backup # fruit-catalog\n",
+                 id="a lookalike kept"),
+])
+def test_without_entry(before: str, after: str) -> None:
+    assert without_entry(before) == after
+
+
+# The real crontab, and a real cron daemon.
+
+CRONTAB_TESTS_LOCK = Path(tempfile.gettempdir()) / "fruit-catalog-crontab-tests.lock"
+
+
+def crontab_now() -> tuple[int, str]:
+    """The exit code and output of `crontab -l`."""
+    done = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout
+
+
+@pytest.fixture
+def real_crontab() -> Iterator[tuple[int, str]]:
+    """root's own crontab, edited by one test at a time on this machine, restored afterwards."""
+    if shutil.which("crontab") is None:
+        pytest.skip("needs the crontab program (Debian: apt-get install cron)")
+    if os.geteuid() != 0:
+        pytest.skip("needs root: it edits the crontab of the user running the tests")
+    with CRONTAB_TESTS_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run on this machine waits its turn
+        code, content = crontab_now()
+        if code != 0 and content:
+            pytest.skip(f"crontab -l fails: {content.strip()}")
+        try:
+            yield code, content
+        finally:
+            if code == 0:
+                subprocess.run(["crontab", "-"], input=content, text=True, check=True)
+            else:
+                subprocess.run(["crontab", "-r"], capture_output=True, check=False)
+            assert crontab_now() == (code, content)
+
+
+def test_install_twice_and_uninstall_keep_the_other_entries(
+    tmp_path: Path, real_crontab: tuple[int, str]
+) -> None:
+    others = "# someone else's\n0 3 * * 0 /bin/true\n"
+    subprocess.run(["crontab", "-"], input=others, text=True, check=True)
+    flags = ("--install-cron", "--state-file", str(tmp_path / "state.json"))
+    first = run_script("health_check.py", *flags, "--memory-min-mb", "10000000")
+    again = run_script("health_check.py", *flags, "--memory-min-mb", "10000000")
+    assert (first.returncode, again.returncode) == (0, 0)
+    assert first.stdout.startswith("added in the crontab:")
+    assert again.stdout.startswith("already in the crontab:")
+    _, content = crontab_now()
+    ours = [line for line in content.splitlines() if line.endswith(CRON_TAG)]
+    assert content.startswith(others)
+    assert len(ours) == 1
+    assert ours[0].startswith("* * * * * ")
+    assert "--memory-min-mb 10000000" in ours[0]
+
+    gone = run_script("health_check.py", "--uninstall-cron")
+    assert (gone.returncode, crontab_now()) == (0, (0, others))
+    assert "nothing to remove" in run_script("health_check.py", "--uninstall-cron").stdout
+
+
+def cron_program() -> str:
+    """The cron daemon's program, or skip."""
+    program = shutil.which("cron") or shutil.which("cron", path="/usr/sbin:/sbin")
+    if program is None:
+        pytest.skip("needs the cron daemon (Debian: apt-get install cron)")
+    return program
+
+
+def cron_daemons() -> set[int]:
+    """The ids of the cron daemons running now."""
+    return {process.pid for process in psutil.process_iter(["name", "status"])
+            if process.info["name"] == "cron" and process.info["status"] != psutil.STATUS_ZOMBIE}
+
+
+@contextlib.contextmanager
+def cron_running(program: str) -> Iterator[None]:
+    """A running cron daemon: started here (and stopped after) when none runs yet.
+
+    Call it after changing the crontab: cron notices a change by the spool's mtime, in whole
+    seconds, so a change in the very second it loaded the crontabs would go unseen.
+    """
+    if cron_daemons():
+        yield
+        return
+    subprocess.run([program], check=True)  # Debian's cron forks and runs in the background
+    deadline = time.monotonic() + 10
+    while not cron_daemons() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    started = cron_daemons()
+    assert started, "cron did not start"
+    try:
+        yield
+    finally:
+        for pid in started:
+            os.kill(pid, signal.SIGTERM)
+
+
+def clear_of_the_minute() -> None:
+    """Wait out the first seconds of a minute, when a running cron reloads changed crontabs."""
+    while datetime.now().second < 2:
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_the_installed_entry_alerts_from_a_real_cron(
+    tmp_path: Path, real_crontab: tuple[int, str]
+) -> None:
+    """Installed with a forced failing threshold, cron runs it within a minute; the alert
+    arrives in a separate SMTP sink process, and the metrics file is written beside;
+    uninstalling leaves the crontab as it was."""
+    program = cron_program()
+    mail = tmp_path / "mail"
+    metrics = tmp_path / "textfile" / "fruit_health.prom"
+    metrics.parent.mkdir()
+    sink = start_smtp_sink(mail)
+    try:
+        clear_of_the_minute()
+        installed = run_script(
+            "health_check.py", "--install-cron", "--state-file", str(tmp_path / "state.json"),
+            "--smtp-host", "127.0.0.1", "--smtp-port", str(sink.port), *NEVER,
+            "--memory-min-mb", "10000000", "--metrics-file", str(metrics),
+        )
+        assert installed.returncode == 0, installed.stderr
+        with cron_running(program):
+            deadline = time.monotonic() + 75
+            while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
+                time.sleep(1)
+        removed = run_script("health_check.py", "--uninstall-cron")
+        received = sorted(mail.glob("*.eml"))
+    finally:
+        sink.stop()
+    assert received, f"no alert within 75 s; the job's log: {tmp_path / 'health.log'}"
+    alert = read_message(received[0])
+    assert alert["Subject"] == "Error - Available memory is less than 10000000MB"
+    assert alert.get_content().strip() == BODY
+    assert 'fruit_health_check_ok{check="memory"} 0' in metrics.read_text().splitlines()
+    assert removed.returncode == 0
+    assert crontab_now() == real_crontab
