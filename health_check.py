@@ -21,6 +21,7 @@ from pathlib import Path
 
 from automation import cli
 from automation.cli import guarded, setup_logging
+from automation.errors import AutomationError
 from automation.health import cron, nagios, pipeline
 from automation.health.flags import BadFlags, Parser, build_parser, load_env_file, parse
 
@@ -70,7 +71,7 @@ def as_plugin(work: Callable[[], int]) -> int:
     """Run as a Nagios plugin: whatever goes wrong is still one UNKNOWN line and exit 3."""
     try:
         return work()
-    except cli.AutomationError as error:
+    except AutomationError as error:
         line, code = nagios.unknown(str(error))
     except Exception as error:  # a bug: the monitor still gets its line, stderr the traceback
         log.exception("a bug stopped the check")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from automation import cli
+from automation.errors import AutomationError
 from automation.health import alerts, metrics, nagios, texts
 from automation.health.alerts import Policy, Send
 from automation.health.checks import Check, cpu_usage, make_checks, take_readings
@@ -125,7 +126,7 @@ def silence(args: argparse.Namespace, now: datetime | None = None) -> int:
         try:
             save_state(path, after)
         except OSError as error:
-            raise cli.AutomationError(f"{path}: cannot save the silence: "
+            raise AutomationError(f"{path}: cannot save the silence: "
                                       f"{error.strerror or error}") from None
     if seconds:
         print(texts.silenced_until(check, silences[check], now))
