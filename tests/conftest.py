@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from demo.processes import Server, free_port, start_catalog
+from demo.processes import Server, start_catalog, start_smtp_sink
 from demo.sample_drop import write_drop
-from demo.smtp_sink import MailSink, start_sink
+from demo.smtp_sink import MailSink
 from tests.helpers import CONTRACT_ENV, NotOursToTouch
 
 SMALL = (300, 200)  # photos small enough to keep the tests quick; the shape is the store's
@@ -96,10 +96,13 @@ class Mailbox:
 
 @pytest.fixture
 def mailbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server, with SMTP_HOST and SMTP_PORT pointing at it."""
-    port = free_port()
-    controller = start_sink(tmp_path / "mail", port)
+    """A real SMTP server in a process of its own, with SMTP_HOST and SMTP_PORT pointing at it.
+
+    Its own process, not a thread of the tests': changeImage forks its workers, and a process
+    that forks must have no other thread (a lock held there stays held in the child).
+    """
+    server = start_smtp_sink(tmp_path / "mail")
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(port))
-    yield Mailbox(port, controller.handler)
-    controller.stop()
+    monkeypatch.setenv("SMTP_PORT", str(server.port))
+    yield Mailbox(server.port, MailSink(tmp_path / "mail"))
+    server.stop()
