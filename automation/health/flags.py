@@ -201,7 +201,6 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--list", RUNNING, "list the silences in force, then exit", action="store_true",
          cron=Cron.NEVER, exclusive=True),
 )
-FLAG = {flag.name: flag for flag in FLAGS}
 GROUP_TITLES = {CHECKS: "checks", ALERTS: "alerts by mail",
                 MONITORS: "for the monitoring you run", RUNNING: "running"}
 
