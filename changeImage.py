@@ -414,9 +414,9 @@ def main(argv: list[str] | None = None) -> int:
         code = summarize(fresh + outcomes, "converted", "already up to date", args.quiet)
         kept = sum(made[task] is Made.OTHER_SETTINGS for task in tasks if task not in stale)
         if kept and not args.quiet:
-            print(f"{kept} of them made from the same TIFF with other settings (another --fit, "
-                  "an earlier version): kept, since the catalog may show them already; "
-                  "--force makes them again, as new pictures")
+            print(f"{kept} of them made from the same TIFF with other settings, or none noted "
+                  "(another --fit, an earlier version): kept, since the catalog may show them "
+                  "already; --force makes them again, as new pictures")
         return code
 
     return guarded(run)

@@ -32,7 +32,7 @@ class Made(Enum):
 
     STALE = "stale"  # missing, or not made from this very TIFF: make it
     UP_TO_DATE = "up to date"  # made from it, with today's settings
-    OTHER_SETTINGS = "other settings"  # made from it with other settings: kept
+    OTHER_SETTINGS = "other settings"  # made from it with other settings, or none noted: kept
 
 
 @dataclass(frozen=True)

@@ -234,9 +234,9 @@ def test_a_newer_tiff_is_converted_again(images: Path) -> None:
 
 
 WEEK = 7 * 24 * 3600
-KEPT = ("1 of them made from the same TIFF with other settings (another --fit, an earlier "
-        "version): kept, since the catalog may show them already; --force makes them again, as "
-        "new pictures\n")
+KEPT = ("1 of them made from the same TIFF with other settings, or none noted (another --fit, "
+        "an earlier version): kept, since the catalog may show them already; --force makes them "
+        "again, as new pictures\n")
 
 
 def unpack_over(tiff: Path, photo_bytes: bytes, mtime: float) -> None:
