@@ -48,6 +48,7 @@ class Event:
     catalog: str = ""
     reason: str = ""  # why it failed
     uncertain: bool = False  # failed with no answer: it may have landed after all
+    sent: bool = False  # done because this drop's own request put it in the catalog
 
     @property
     def content(self) -> str:

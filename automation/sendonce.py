@@ -100,7 +100,7 @@ def carry_out(plan: Plan, record: UploadRecord, attempts: int) -> Outcome:
         record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error),
                                        uncertain=True))
         return Outcome(plan.item, FAILED, str(error))
-    record.add(dataclasses.replace(event, state=RECORDED_DONE, **landed))
+    record.add(dataclasses.replace(event, state=RECORDED_DONE, sent=True, **landed))
     return Outcome(plan.item, DONE, plan.why)
 
 

@@ -123,6 +123,13 @@ def secret(env: str) -> str | None:
     return os.environ.get(env) or None
 
 
+def state_dir() -> Path:
+    """The user's state folder of this project: what runs remember outside any drop
+    ($XDG_STATE_HOME/fruit-catalog, by default ~/.local/state/fruit-catalog)."""
+    base = os.environ.get("XDG_STATE_HOME") or "~/.local/state"
+    return Path(base).expanduser() / "fruit-catalog"
+
+
 def drop_dir(value: str) -> Path:
     """The drop folder named by a setting, with ~ expanded."""
     return Path(value).expanduser()
