@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Post each description of the drop to the catalog service as a fruit (POST /fruits/), once.
 
-A drop entry NNN is a product: descriptions/NNN.txt with the picture images/NNN.jpeg. Before
-sending anything it asks the catalog what it holds (automation/holdings.py): a product whose
-fruit is there already, with an image name serving its picture, is not posted again, whatever
-drop, folder or number it came from. A new product is posted with the image name that serves
-its picture, in the drop's order (NNN), one at a time, so that the catalog lists it so. What was
-posted is kept in the drop's record (catalog-record.jsonl).
+A drop entry NNN is a product: descriptions/NNN.txt with the picture images/NNN.jpeg, made from
+the TIFF now in the drop (automation/pictures.py). Before sending anything it asks the catalog
+what it holds (automation/holdings.py): a product whose fruit is there already, with an image
+name serving its picture, is not posted again, whatever drop, folder or number it came from. A
+new product is posted with the image name that serves its picture, in the drop's order (NNN),
+one at a time, so that the catalog lists it so. One run sends to a catalog at a time
+(automation/catalog_lock.py). What was posted is kept in the drop's record
+(catalog-record.jsonl).
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ import argparse
 import dataclasses
 import logging
 import sys
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from automation import settings
 from automation.batch import ahead, display_name, summarize, tell
-from automation.catalog import open_catalog
+from automation.catalog import MAX_DESCRIPTION, MAX_NAME, open_catalog, sending_lock
 from automation.cli import add_verbosity_flags, guarded, progress, setup_logging
 from automation.descriptions import Description, parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, check_inside, files_with_suffix, jpeg_name
 from automation.errors import ItemError
 from automation.holdings import Holdings
+from automation.pictures import Conversions
 from automation.record import (
     DONE,
     FAILED,
@@ -42,12 +46,43 @@ from automation.sendonce import SEND, Landed, Plan, carry_out, fail, hold, note_
 log = logging.getLogger(__name__)
 
 
-def picture_of(image: Path) -> str:
-    """The SHA-256 of a catalog JPEG of the drop, or "" when there is none."""
+RENEWED = ("new products at numbers that held an earlier drop's products: posted as new "
+           "products (the store's service cannot replace or delete a fruit)")
+
+
+def picture_of(image: Path, conversions: Conversions) -> str:
+    """The SHA-256 of a catalog JPEG of the drop, or "" when there is none; raises ItemError
+    when it was not made from the TIFF now in the drop."""
     try:
-        return sha256_of(image.read_bytes())
+        data = image.read_bytes()
     except OSError:
         return ""
+    try:
+        conversions.check(image)
+    except ItemError as error:
+        raise ItemError(f"its picture images/{image.name} {error}") from None
+    return sha256_of(data)
+
+
+def check_limits(product: Description) -> None:
+    """Refuse what the store's service would refuse or cut (CONTRACT.md section 3)."""
+    for field, value, most in (("name", product.name, MAX_NAME),
+                               ("description", product.description, MAX_DESCRIPTION)):
+        if len(value) > most:
+            raise ItemError(f"its {field} has {len(value)} characters; the store's service "
+                            f"keeps at most {most}: not posted")
+
+
+def two_versions(product: Description, picture: str, holdings: Holdings) -> str:
+    """A warning when the catalog shows a product of this name with other details already:
+    posting this one makes two versions of it show."""
+    others = holdings.fruits_named(product.name)
+    if not others:
+        return ""
+    other = others[-1]
+    return (f"{product.name} is in the catalog already as fruit #{other.get('id')} with other "
+            f"details ({other.get('weight')} lbs, image {other.get('image_name')}): both "
+            "versions will show")
 
 
 def landed_as(stored: dict[str, Any] | None) -> Landed | None:
@@ -79,20 +114,25 @@ def post(holdings: Holdings, fruit: dict[str, Any], picture: str) -> Landed:
     return {"id": stored["id"]}
 
 
-def plan_post(path: Path, drop: Drop, holdings: Holdings, record: UploadRecord) -> Plan:
-    """Decide what to do with one description, from what the catalog holds."""
+def plan_post(
+    path: Path, drop: Drop, holdings: Holdings, record: UploadRecord, conversions: Conversions,
+    dry_run: bool = False,
+) -> Plan:
+    """Decide what to do with one description, from what the catalog holds. A dry run plans an
+    image not uploaded yet under the name the upload step would give it."""
     item = display_name(path, drop.root)
     event = FruitEvent(key=item, state=FAILED)
     try:
         check_inside(path, path.parent)
         text = read_bytes(path)
+        image = jpeg_name(path.stem)
+        picture = picture_of(drop.images / image, conversions)
     except ItemError as error:
         return fail(event, str(error))
-    image = jpeg_name(path.stem)
-    picture = picture_of(drop.images / image)
     event = dataclasses.replace(event, item=item_digest(text, picture))
     try:
         product = parse_bytes(text)
+        check_limits(product)
     except ItemError as error:
         return fail(event, str(error))
     event = dataclasses.replace(event, name=product.name, weight=product.weight)
@@ -102,12 +142,16 @@ def plan_post(path: Path, drop: Drop, holdings: Holdings, record: UploadRecord) 
     if stored is not None:
         return hold(dataclasses.replace(event, **landed_as(stored)))
     place = holdings.place(path.stem, picture)
-    if place is None or not place.held:
+    if place is None or not (place.held or dry_run):
         goes = f"; it goes up as {place.name}" if place else ""
         return fail(event, f"its image images/{image} is not in the catalog yet "
                            f"(run supplier_image_upload.py first{goes})")
     event = dataclasses.replace(event, image_name=place.name)
-    return new_fruit_plan(event, product, picture, holdings, record)
+    plan = new_fruit_plan(event, product, picture, holdings, record)
+    if not place.held:
+        plan = dataclasses.replace(plan, preview=f"{plan.preview} (once supplier_image_upload.py "
+                                                 "has uploaded it)")
+    return plan
 
 
 def new_fruit_plan(
@@ -122,8 +166,9 @@ def new_fruit_plan(
 
     return Plan(
         event.key, SEND, event,
-        why=note_on_sending(record, event, "it goes as a new fruit; the store's service cannot "
-                                           "update or delete a fruit"),
+        why=two_versions(product, picture, holdings),
+        note=note_on_sending(record, event, "it goes as a new fruit; the store's service "
+                                            "cannot update or delete a fruit"),
         preview=f"would post {event.key}: {product.name}, {product.weight} lbs, "
                 f"image {event.image_name}",
         send=partial(post, holdings, fruit, picture),
@@ -154,20 +199,25 @@ def main(argv: list[str] | None = None) -> int:
         descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
         if not descriptions:
             log.warning("%s: no %s descriptions to post", drop.descriptions, DESCRIPTION_SUFFIX)
-        with UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
-                open_catalog(args) as catalog:
+        conversions = Conversions(drop.images, drop.images)
+        lock = None if args.dry_run else sending_lock(args)
+        with lock or nullcontext(), \
+                UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
+                open_catalog(args, lock) as catalog:
             holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
             remember_what_was_served(record, holdings)
-            plan = partial(plan_post, drop=drop, holdings=holdings, record=record)
+            plan = partial(plan_post, drop=drop, holdings=holdings, record=record,
+                           conversions=conversions, dry_run=args.dry_run)
             plans = progress(ahead(plan, descriptions, args.jobs), len(descriptions),
                              "checking" if args.dry_run else "posting", args.quiet)
             if args.dry_run:
                 outcomes = [tell(preview(plan)) for plan in plans]
                 return summarize(outcomes, "to post", "already in the catalog", args.quiet,
-                                 failed="would fail (dry run: nothing sent)")
-            outcomes = [tell(carry_out(plan, record, attempts=args.retries + 1))
+                                 failed="would fail (dry run: nothing sent)", renewed=RENEWED)
+            outcomes = [tell(carry_out(plan, record, args.retries + 1, catalog))
                         for plan in plans]
-        return summarize(outcomes, "posted", "already in the catalog", args.quiet)
+        return summarize(outcomes, "posted", "already in the catalog", args.quiet,
+                         renewed=RENEWED)
 
     return guarded(run)
 

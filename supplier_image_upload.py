@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """Upload the drop's catalog JPEGs to the catalog service (POST /upload/), each picture once.
 
+A JPEG goes only when it was made from the TIFF now in the drop (automation/pictures.py).
 Before sending anything it asks the catalog what it holds (automation/holdings.py): an image
-whose product is in the catalog already, or whose name serves these very bytes already, is not
-sent again. NNN.jpeg goes up as NNN.jpeg when that name is free, and as NNN-<digest>.jpeg when
-it serves another picture (an earlier drop's); after an upload the name is checked to serve the
-bytes sent. What was sent is kept in the drop's record (catalog-record.jsonl).
+whose product is in the catalog already, or whose bytes a name serves already, is not sent
+again. NNN.jpeg goes up as NNN.jpeg when that name is free, and as NNN-<digest>.jpeg when it
+serves another picture (an earlier drop's). One run sends to a catalog at a time
+(automation/catalog_lock.py). What was sent is kept in the drop's record (catalog-record.jsonl).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import logging
 import sys
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -22,22 +25,51 @@ from PIL import Image
 
 from automation import settings
 from automation.batch import Outcome, display_name, run_each, summarize, tell
-from automation.catalog import open_catalog
+from automation.catalog import open_catalog, sending_lock
 from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.descriptions import Description, read_description
-from automation.drop import DESCRIPTION_SUFFIX, JPEG_SUFFIX, Drop, check_inside, files_with_suffix
-from automation.errors import ItemError
+from automation.drop import (
+    DESCRIPTION_SUFFIX,
+    JPEG_SUFFIX,
+    Drop,
+    check_inside,
+    files_with_suffix,
+    jpeg_name,
+)
+from automation.errors import AutomationError, ItemError
 from automation.holdings import Holdings, image_names
+from automation.pictures import Conversions
 from automation.record import FAILED, ImageEvent, UploadRecord, sha256_of
 from automation.sendonce import SEND, Landed, Plan, carry_out, fail, hold, note_on_sending, preview
 
 log = logging.getLogger(__name__)
 
+RENEWED = ("at numbers that held an earlier drop's pictures: uploaded under names of their own "
+           "(the store's service cannot replace an image)")
 
-def product_of(drop: Drop, key: str) -> Description | None:
-    """The product the description of drop entry key describes, or None (run.py says why)."""
+
+def description_of(drop: Drop, jpeg: Path) -> Path | None:
+    """The description file of a catalog JPEG's drop entry (NNN.jpeg is NNN.txt's picture, and
+    so is 114_pomme_é.jpeg that of `114 pomme é.txt`), if the drop has one."""
+    exact = drop.descriptions / f"{jpeg.stem}{DESCRIPTION_SUFFIX}"
+    if exact.exists():
+        return exact
     try:
-        return read_description(drop.descriptions / f"{key}{DESCRIPTION_SUFFIX}")
+        descriptions = files_with_suffix(drop.descriptions, {DESCRIPTION_SUFFIX})
+    except AutomationError:
+        return None
+    for path in descriptions:
+        with contextlib.suppress(ItemError):
+            if jpeg_name(path.stem) == jpeg.name:
+                return path
+    return None
+
+
+def product_of(drop: Drop, jpeg: Path) -> Description | None:
+    """The product a catalog JPEG's description describes, or None (run.py says why)."""
+    path = description_of(drop, jpeg)
+    try:
+        return None if path is None else read_description(path)
     except ItemError:
         return None
 
@@ -52,39 +84,42 @@ def check_jpeg(data: bytes) -> None:
 
 
 def upload(holdings: Holdings, name: str, data: bytes, picture: str) -> Landed:
-    """Upload an image under name, and check that the name now serves it."""
+    """Upload an image under a name that was free: the service then serves it there (no other
+    run sends to this catalog meanwhile)."""
     holdings.catalog.upload_image(name, data)
-    if holdings.served(name, fresh=True) != picture:
-        raise ItemError(
-            f"after the upload, {name} does not serve it (the service renames an upload whose "
-            "name is taken): run this again to upload it under a name of its own"
-        )
+    holdings.remember(name, picture)
     return {"image_name": name}
 
 
-def plan_upload(path: Path, drop: Drop, holdings: Holdings, record: UploadRecord) -> Plan:
+def read_jpeg(path: Path, conversions: Conversions) -> bytes:
+    """The bytes of a catalog JPEG made from the TIFF now in the drop; raises ItemError."""
+    check_inside(path, path.parent)
+    conversions.check(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ItemError(f"cannot read it: {error.strerror or error}") from None
+    check_jpeg(data)
+    return data
+
+
+def plan_upload(
+    path: Path, data: bytes, drop: Drop, holdings: Holdings, record: UploadRecord
+) -> Plan:
     """Decide what to do with one JPEG, from what the catalog holds."""
     item = display_name(path, drop.root)
-    event = ImageEvent(key=item, state=FAILED)
-    try:
-        check_inside(path, path.parent)
-        data = path.read_bytes()
-        check_jpeg(data)
-    except OSError as error:
-        return fail(event, f"cannot read it: {error.strerror or error}")
-    except ItemError as error:
-        return fail(event, str(error))
     picture = sha256_of(data)
-    event = dataclasses.replace(event, sha256=picture)
-    product = product_of(drop, path.stem)
+    event = ImageEvent(key=item, state=FAILED, sha256=picture)
+    product = product_of(drop, path)
     if product is not None:
         stored = holdings.find_fruit(product, picture)
         if stored is not None:
             return hold(dataclasses.replace(event, image_name=stored["image_name"]))
     place = holdings.place(path.stem, picture)
     if place is None:
-        names = " and ".join(image_names(path.stem, picture))
-        return fail(event, f"{names} both serve other pictures in the catalog: not uploaded")
+        names = image_names(path.stem, picture)
+        serve = "serves another picture" if len(names) == 1 else "both serve other pictures"
+        return fail(event, f"{' and '.join(names)} {serve} in the catalog: not uploaded")
     event = dataclasses.replace(event, image_name=place.name)
     if place.held:
         return hold(event)
@@ -95,8 +130,8 @@ def plan_upload(path: Path, drop: Drop, holdings: Holdings, record: UploadRecord
 
     return Plan(
         item, SEND, event,
-        why=note_on_sending(record, event, f"it goes up as {name}; the store's service cannot "
-                                           "replace an image"),
+        note=note_on_sending(record, event, f"it goes up as {name}; the store's service cannot "
+                                            "replace an image"),
         preview=f"would upload {item} as {name}",
         send=partial(upload, holdings, name, data, picture),
         find=find,
@@ -107,9 +142,8 @@ def warn_undescribed(images: list[Path], drop: Drop) -> None:
     """Warn of each image that has no description: no product will show it."""
     if not drop.descriptions.is_dir():
         return
-    described = {path.stem for path in files_with_suffix(drop.descriptions, {DESCRIPTION_SUFFIX})}
     for path in images:
-        if path.stem not in described:
+        if description_of(drop, path) is None:
             log.warning(
                 "%s: there is no descriptions/%s%s: uploaded, but no product will show it",
                 display_name(path, drop.root), path.stem, DESCRIPTION_SUFFIX,
@@ -143,21 +177,42 @@ def main(argv: list[str] | None = None) -> int:
         if not images:
             log.warning("%s: no %s images to upload (has changeImage.py run?)", folder, JPEG_SUFFIX)
         warn_undescribed(images, drop)
-        with UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
-                open_catalog(args) as catalog:
+        conversions = Conversions(drop.images, folder)
+        lock = None if args.dry_run else sending_lock(args)
+        with lock or nullcontext(), \
+                UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
+                open_catalog(args, lock) as catalog:
             holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
-            plan = partial(plan_upload, drop=drop, holdings=holdings, record=record)
+
+            def plan_one(path: Path) -> Plan:
+                try:
+                    data = read_jpeg(path, conversions)
+                except ItemError as error:
+                    return fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
+                                str(error))
+                with holdings.placing(sha256_of(data)):
+                    return plan_upload(path, data, drop, holdings, record)
+
             if args.dry_run:
-                plans = run_each(plan, images, args.jobs, "checking", args.quiet)
+                plans = run_each(plan_one, images, args.jobs, "checking", args.quiet)
                 outcomes = [tell(preview(plan)) for plan in plans]
                 return summarize(outcomes, "to upload", "already in the catalog", args.quiet,
-                                 failed="would fail (dry run: nothing sent)")
+                                 failed="would fail (dry run: nothing sent)", renewed=RENEWED)
 
             def upload_one(path: Path) -> Outcome:
-                return carry_out(plan(path), record, attempts=args.retries + 1)
+                try:
+                    data = read_jpeg(path, conversions)
+                except ItemError as error:
+                    plan = fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
+                                str(error))
+                    return carry_out(plan, record, args.retries + 1, catalog)
+                with holdings.placing(sha256_of(data)):
+                    plan = plan_upload(path, data, drop, holdings, record)
+                    return carry_out(plan, record, args.retries + 1, catalog)
 
             outcomes = run_each(upload_one, images, args.jobs, "uploading", args.quiet)
-        return summarize(outcomes, "uploaded", "already in the catalog", args.quiet)
+        return summarize(outcomes, "uploaded", "already in the catalog", args.quiet,
+                         renewed=RENEWED)
 
     return guarded(run)
 

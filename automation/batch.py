@@ -28,7 +28,8 @@ class Outcome:
 
     item: str
     status: str
-    reason: str = ""
+    reason: str = ""  # why it failed, or what the operator must know (a warning)
+    renewed: bool = False  # new content at a number that held an earlier drop's item
 
 
 def display_name(path: Path, root: Path) -> str:
@@ -96,10 +97,17 @@ def ahead(work: Callable[[T], R], items: Sequence[T], jobs: int) -> Iterator[R]:
 
 def summarize(
     outcomes: Iterable[Outcome], done: str, skipped: str, quiet: bool = False,
-    failed: str = "failed",
+    failed: str = "failed", renewed: str = "",
 ) -> int:
-    """Print the run's summary on stdout and return the exit code (1 when any item failed)."""
+    """Print the run's summary on stdout and return the exit code (1 when any item failed).
+
+    With renewed, the line also counts the items done at numbers that held an earlier drop's
+    items: a normal weekly drop unpacked over the last, said once rather than item by item.
+    """
+    outcomes = list(outcomes)
     counts = Counter(outcome.status for outcome in outcomes)
+    again = sum(1 for outcome in outcomes if outcome.renewed and outcome.status == DONE)
     if not quiet:
-        print(f"{counts[DONE]} {done}, {counts[SKIPPED]} {skipped}, {counts[FAILED]} {failed}")
+        line = f"{counts[DONE]} {done}, {counts[SKIPPED]} {skipped}, {counts[FAILED]} {failed}"
+        print(f"{line}; {again} {renewed}" if renewed and again else line)
     return ITEMS_FAILED if counts[FAILED] else OK

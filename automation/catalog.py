@@ -2,8 +2,10 @@
 
 GET requests are retried by urllib3 (connection errors, 5xx) with backoff. A POST is only
 retried by urllib3 when the connection could not be made, so it was never sent; any other
-failure of a POST is retried by `deliver`, which first asks whether the POST landed after all:
-the service stores duplicates, so a POST is never replayed blindly.
+failure of a POST is retried by `deliver`, which first asks whether the POST landed after all,
+once the request has surely completed: the service stores duplicates, and may store a request
+after the client stopped waiting, so a POST is never replayed blindly. Redirects are not
+followed, and every answer is checked against the contract (CONTRACT.md section 3).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,6 +30,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from automation import settings
+from automation.catalog_lock import CatalogLock
 from automation.errors import AutomationError, ItemError
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,15 @@ T = TypeVar("T")
 
 BACKOFF_SECONDS = 0.5
 USER_AGENT = "fruit-catalog-automation/1.0"
+
+# What the store's service keeps (CONTRACT.md section 3): longer values are refused or cut.
+MAX_NAME = 100
+MAX_DESCRIPTION = 5000
+MAX_IMAGE_NAME = 100 - len("images/")
+
+FRUIT_FIELDS: dict[str, type] = {
+    "id": int, "name": str, "weight": int, "description": str, "image_name": str,
+}
 
 
 class CatalogError(AutomationError):
@@ -47,7 +59,21 @@ class Rejected(ItemError):
 
 
 class Transient(Exception):
-    """A request whose outcome is unknown: a timeout, a dropped connection, a 5xx answer."""
+    """A request that failed for now: a 5xx answer, or no answer at all (unanswered), after
+    which the service may still store it."""
+
+    def __init__(self, message: str, unanswered: bool = False) -> None:
+        super().__init__(message)
+        self.unanswered = unanswered
+
+
+def mask_url(url: str) -> str:
+    """A URL as it may be printed or recorded: its user and password masked."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def make_session(url: str, token: str | None, retries: int, pool_size: int) -> requests.Session:
@@ -97,23 +123,40 @@ def reason_of(response: requests.Response) -> str:
     return f"HTTP {response.status_code} {response.reason}" + (f": {text}" if text else "")
 
 
+class InDoubt(ItemError):
+    """A request whose outcome is still unknown when the run gives up on the item."""
+
+
 def deliver(
     send: Callable[[], T],
     landed: Callable[[], T | None],
     attempts: int,
     what: str,
+    catalog: Catalog | None = None,
 ) -> T:
-    """Send a POST; after a failure with an unknown outcome, send again only if it did not land."""
+    """Send a POST; after a failure with an unknown outcome, send again only once the catalog,
+    asked after the request has surely completed (catalog.window after it went), lacks it."""
+    window = catalog.window if catalog is not None else 0.0
     for attempt in range(1, attempts + 1):
+        started = time.monotonic()
         try:
             return send()
         except Transient as error:
+            unanswered = error.unanswered
             if attempt == attempts:
+                if unanswered:
+                    raise InDoubt(f"{error}; it may have landed: run this again in "
+                                  f"{window:.0f} s, once that is known") from None
                 raise ItemError(f"gave up after {attempts} tries: {error}") from None
             delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
-            log.warning("%s: %s; trying again in %.1f s", what, error, delay)
+            if unanswered:
+                delay = max(delay, started + window - time.monotonic())
+            then = "asking whether it landed, then trying again" if unanswered else "trying again"
+            log.warning("%s: %s; %s in %.1f s", what, error, then, delay)
             time.sleep(delay)
             found = landed()
+            if unanswered and catalog is not None:
+                catalog.settled()
             if found is not None:
                 log.info("%s: it had landed after all: not sent again", what)
                 return found
@@ -130,10 +173,17 @@ class Catalog:
         timeout: float = 30.0,
         retries: int = 3,
         pool_size: int = 4,
+        settle: float | None = None,
+        lock: CatalogLock | None = None,
     ) -> None:
         self.url = url.rstrip("/") + "/"
+        self.shown_url = mask_url(self.url)
         self.timeout = (min(timeout, 10.0), timeout)
         self.retries = retries
+        # A request left without an answer has surely completed, stored or not, this long
+        # after it went: the client's timeout, and the time the service may go on after that.
+        self.window = timeout + (timeout if settle is None else settle)
+        self.lock = lock
         self.session = make_session(self.url, token, retries, pool_size)
 
     def __enter__(self) -> Catalog:
@@ -146,23 +196,53 @@ class Catalog:
         """The absolute URL of a path of the API (which keeps its trailing slash)."""
         return urljoin(self.url, path)
 
+    def shown(self, path: str) -> str:
+        """The URL of a path of the API as it may be printed."""
+        return urljoin(self.shown_url, path)
+
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = self.endpoint(path)
+        shown = self.shown(path)
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=self.timeout,
+                                            allow_redirects=False, **kwargs)
         except requests.exceptions.ConnectionError as error:
             if _never_sent(error):
                 raise CatalogError(
-                    f"the catalog service at {self.url} is unreachable after "
+                    f"the catalog service at {self.shown_url} is unreachable after "
                     f"{self.retries + 1} tries: {_cause(error)}"
                 ) from None
-            raise Transient(f"{method} {url}: {_cause(error, self.timeout[1])}") from None
+            raise Transient(f"{method} {shown}: {_cause(error, self.timeout[1])}",
+                            unanswered=True) from None
         except requests.exceptions.Timeout as error:
-            raise Transient(f"{method} {url}: {_cause(error, self.timeout[1])}") from None
+            raise Transient(f"{method} {shown}: {_cause(error, self.timeout[1])}",
+                            unanswered=True) from None
         except requests.exceptions.RequestException as error:
-            raise CatalogError(f"{method} {url}: {_cause(error)}") from None
-        self._check(method, url, response)
+            raise CatalogError(f"{method} {shown}: {_cause(error)}") from None
+        self._check(method, shown, response)
         return response
+
+    def _post(self, path: str, **kwargs: Any) -> requests.Response:
+        """A POST, noted beforehand as in doubt until its outcome is known (see catalog_lock)."""
+        if self.lock is None:
+            return self._request("POST", path, **kwargs)
+        self.lock.sending(self.window)
+        try:
+            response = self._request("POST", path, **kwargs)
+        except Transient as error:
+            if not error.unanswered:
+                self.lock.answered()
+            raise
+        except CatalogError:  # never sent, or answered with a refusal
+            self.lock.answered()
+            raise
+        self.lock.answered()
+        return response
+
+    def settled(self) -> None:
+        """Take in that the catalog was asked about an unanswered request after it completed."""
+        if self.lock is not None:
+            self.lock.answered()
 
     def _check(self, method: str, url: str, response: requests.Response) -> None:
         status = response.status_code
@@ -171,23 +251,37 @@ class Catalog:
                 f"{method} {url} was refused ({status}: {reason_of(response)}): "
                 "set CATALOG_TOKEN to the service's token"
             )
+        if 300 <= status < 400:
+            where = mask_url(response.headers.get("Location", "nowhere"))
+            raise CatalogError(
+                f"{method} {url} answered a redirect ({status}) to {where}, which is not "
+                "followed: set CATALOG_URL to the address the catalog service answers at"
+            )
         if status in (404, 405) and method == "POST":
             raise CatalogError(
                 f"{method} {url} answered {status}: "
-                f"is CATALOG_URL ({self.url}) the catalog service?"
+                f"is CATALOG_URL ({self.shown_url}) the catalog service?"
             )
         if status >= 500:
             raise Transient(f"{method} {url}: the service failed ({status} {response.reason})")
 
     def fruits(self) -> list[dict[str, Any]]:
-        """Every fruit in the catalog, oldest first (GET /fruits/)."""
+        """Every fruit in the catalog, oldest first (GET /fruits/), each checked against the
+        contract's fields."""
         response = self._get("fruits/")
         try:
             fruits = response.json()
         except ValueError:
             fruits = None
         if not isinstance(fruits, list):
-            raise CatalogError(f"{self.endpoint('fruits/')} did not answer a JSON list of fruits")
+            raise CatalogError(f"GET {self.shown('fruits/')} did not answer a JSON list of fruits")
+        for number, fruit in enumerate(fruits, start=1):
+            problem = contract_problem(fruit)
+            if problem:
+                raise CatalogError(
+                    f"GET {self.shown('fruits/')} answered a list that is not the contract's: "
+                    f"entry {number} {problem}; nothing is sent on such an answer"
+                )
         return fruits
 
     def image(self, name: str) -> bytes | None:
@@ -204,7 +298,7 @@ class Catalog:
             return response
         if response.status_code != 200:
             raise CatalogError(
-                f"GET {self.endpoint(path)} answered {response.status_code}: {reason_of(response)}"
+                f"GET {self.shown(path)} answered {response.status_code}: {reason_of(response)}"
             )
         return response
 
@@ -212,7 +306,7 @@ class Catalog:
         """Upload one image under a name (POST /upload/, multipart field `file`): once, no
         retry. The service may store it under another name when that one is taken."""
         files = {"file": (name, data, "image/jpeg")}
-        response = self._request("POST", "upload/", files=files)
+        response = self._post("upload/", files=files)
         if response.status_code != 201:
             raise Rejected(
                 f"the service refused it ({response.status_code}): {reason_of(response)}"
@@ -220,7 +314,7 @@ class Catalog:
 
     def post_fruit(self, fruit: dict[str, Any]) -> dict[str, Any]:
         """Store one fruit (POST /fruits/): once, no retry; returns the stored object."""
-        response = self._request("POST", "fruits/", json=fruit)
+        response = self._post("fruits/", json=fruit)
         if response.status_code != 201:
             raise Rejected(
                 f"the service refused it ({response.status_code}): {reason_of(response)}"
@@ -229,9 +323,26 @@ class Catalog:
             stored = response.json()
         except ValueError:
             stored = None
-        if not isinstance(stored, dict) or "id" not in stored:
-            raise Transient(f"POST {self.endpoint('fruits/')}: 201 without the stored fruit")
+        problem = contract_problem(stored)
+        if problem:
+            raise CatalogError(
+                f"POST {self.shown('fruits/')} answered 201, but the stored fruit {problem}: "
+                "is CATALOG_URL the catalog service?"
+            )
         return stored
+
+
+def contract_problem(fruit: object) -> str:
+    """What is wrong with a fruit the service answered, for the contract, or ""."""
+    if not isinstance(fruit, dict):
+        return "is not an object"
+    for name, kind in FRUIT_FIELDS.items():
+        value = fruit.get(name)
+        if name not in fruit:
+            return f"has no {name!r}"
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"has a {name!r} that is not {'a whole number' if kind is int else 'text'}"
+    return ""
 
 
 def _root_cause(error: requests.exceptions.RequestException) -> BaseException | None:
@@ -261,12 +372,20 @@ def _cause(error: requests.exceptions.RequestException, timeout: float = 0) -> s
     return str(cause or error)[:200]
 
 
-def open_catalog(args: argparse.Namespace) -> Catalog:
-    """The catalog named by the command line (see settings.add_catalog_flags) and the token."""
+def open_catalog(args: argparse.Namespace, lock: CatalogLock | None = None) -> Catalog:
+    """The catalog named by the command line (see settings.add_catalog_flags) and the token;
+    with the lock of a sending run, which notes each POST before it goes."""
     return Catalog(
         args.url,
         token=settings.secret(settings.CATALOG_TOKEN_ENV),
         timeout=args.timeout,
         retries=args.retries,
         pool_size=args.jobs,
+        settle=args.settle,
+        lock=lock,
     )
+
+
+def sending_lock(args: argparse.Namespace) -> CatalogLock:
+    """The lock of a run that sends to the catalog named by the command line."""
+    return CatalogLock(args.url, mask_url(args.url), wait=args.lock_wait)

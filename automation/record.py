@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from automation.catalog import mask_url
 from automation.errors import AutomationError
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ class Event:
     at: str = ""
     catalog: str = ""
     reason: str = ""  # why it failed
-    uncertain: bool = False  # failed with no answer: it may have landed after all
     sent: bool = False  # done because this drop's own request put it in the catalog
 
     @property
@@ -167,17 +167,17 @@ class UploadRecord:
 
     def __init__(self, path: Path, catalog: str, writable: bool = True) -> None:
         self.path = path
-        self.catalog = catalog.rstrip("/")
+        self.catalog = mask_url(catalog).rstrip("/")
         self.writable = writable
         self._events: list[Event] = []
         self._by_item: dict[tuple[str, str], list[Event]] = {}
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
         self._lock = threading.Lock()
 
     def __enter__(self) -> UploadRecord:
         if not self.writable:
             try:
-                self._load(self.path.read_text(encoding="utf-8"))
+                self._load(self.path.read_bytes())
             except FileNotFoundError:
                 pass
             except OSError as error:
@@ -186,7 +186,7 @@ class UploadRecord:
                 ) from None
             return self
         try:
-            self._file = self.path.open("a+", encoding="utf-8")
+            self._file = self.path.open("a+b")
         except OSError as error:
             raise AutomationError(
                 f"{self.path}: cannot open the record: {error.strerror}"
@@ -199,7 +199,8 @@ class UploadRecord:
                 f"{self.path}: another upload run is using this drop; wait for it to end"
             ) from None
         self._file.seek(0)
-        self._load(self._file.read())
+        if not self._load(self._file.read()):
+            self._set_aside()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -208,11 +209,20 @@ class UploadRecord:
                 os.fsync(self._file.fileno())
             self._file.close()  # closing releases the lock
 
-    def _load(self, text: str) -> None:
+    def _load(self, data: bytes) -> bool:
+        """Take in the record's events; False when it cannot be decoded at all (damaged)."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            log.warning(
+                "%s: damaged (not UTF-8 text at byte %d): set aside; what the catalog holds "
+                "decides what is sent", self.path, error.start,
+            )
+            return False
         for number, line in enumerate(text.splitlines(), start=1):
             try:
-                data = json.loads(line)
-                event = event_from_json(data)
+                entry = json.loads(line)
+                event = event_from_json(entry)
             except (ValueError, AttributeError):
                 log.warning(
                     "%s: line %d is not a record entry (cut short?): ignored", self.path, number
@@ -220,6 +230,24 @@ class UploadRecord:
                 continue
             if event.catalog.rstrip("/") == self.catalog:
                 self._keep(event)
+        return True
+
+    def _set_aside(self) -> None:
+        """Move a damaged record aside (for whoever wants to look at it) and start a new one."""
+        assert self._file is not None
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        try:
+            os.replace(self.path, aside)
+            fresh = self.path.open("a+b")
+            fcntl.flock(fresh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            raise AutomationError(
+                f"{self.path}: damaged, and cannot be set aside: {error.strerror}"
+            ) from None
+        self._file.close()
+        self._file = fresh
+        log.warning("%s: the damaged record is kept as %s", self.path, aside.name)
 
     def _keep(self, event: Event) -> None:
         self._events.append(event)
@@ -252,7 +280,13 @@ class UploadRecord:
             catalog=self.catalog,
         )
         with self._lock:
-            self._file.write(event_to_json(event) + "\n")
-            self._file.flush()
+            try:
+                self._file.write((event_to_json(event) + "\n").encode("utf-8"))
+                self._file.flush()
+            except OSError as error:
+                raise AutomationError(
+                    f"{self.path}: cannot write the record ({error.strerror}): nothing more is "
+                    "sent, since what is sent must be recorded first"
+                ) from None
             self._keep(event)
         return event

@@ -3,21 +3,23 @@
 A step first plans every item from the drop and from what the catalog holds (the truth; the
 record only remembers): send it, hold it (the catalog has it already), or fail it with a reason.
 A dry run stops there and prints what would be sent. Carrying a plan out, the record gets
-`pending` before a request goes, `done` once the catalog confirmed it, `failed` when it refused
-it. Just before sending, the catalog view is asked once more (it knows what this run posted);
-after a request whose answer was lost, the catalog is asked whether it landed before the request
-goes again.
+`pending` before a request goes (a record that cannot be written stops the run before anything
+is sent), `done` once the catalog confirmed it, `failed` when it refused it. Just before
+sending, the catalog view is asked once more (it knows what this run posted); after a request
+whose answer was lost, the catalog is asked whether it landed, once the request has surely
+completed, before it goes again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from automation.batch import DONE, FAILED, SKIPPED, Outcome
-from automation.catalog import Rejected, deliver
+from automation.catalog import Catalog, InDoubt, Rejected, deliver
 from automation.errors import ItemError
 from automation.record import DONE as RECORDED_DONE
 from automation.record import FAILED as RECORDED_FAILED
@@ -26,6 +28,8 @@ from automation.record import PENDING, Event, UploadRecord
 SEND = "send"
 HOLD = "hold"
 FAIL = "fail"
+
+log = logging.getLogger(__name__)
 
 Landed = dict[str, Any]  # what the record keeps of where an item landed: its id, its image name
 
@@ -37,7 +41,8 @@ class Plan:
     item: str  # the drop file, as the operator knows it
     action: str  # SEND, HOLD or FAIL
     event: Event  # what the record will keep of it
-    why: str = ""  # a failure's reason, or a note for the operator
+    why: str = ""  # a failure's reason, or a warning for the operator
+    note: str = ""  # what -v tells of an item that goes at a number an earlier drop used
     preview: str = ""  # what a dry run prints for an item it would send
     send: Callable[[], Landed] | None = None  # sends it once; says where it landed
     find: Callable[[bool], Landed | None] | None = None  # where it landed, if it did (fresh?)
@@ -54,8 +59,9 @@ def hold(event: Event, why: str = "") -> Plan:
 
 
 def note_on_sending(record: UploadRecord, event: Event, consequence: str) -> str:
-    """What the operator should know when an item that landed before goes again: its file
-    changed since (the store's service can replace nothing), or the catalog no longer holds it."""
+    """What -v tells when an item at a number that landed before goes: its file changed since
+    (the next drop unpacked over the last; the store's service can replace nothing), or the
+    catalog no longer holds it."""
     earlier = next((e for e in reversed(record.history(event.kind, event.key))
                     if e.state == RECORDED_DONE), None)
     if earlier is None:
@@ -74,7 +80,16 @@ def record_once(record: UploadRecord, event: Event) -> None:
         record.add(event)
 
 
-def carry_out(plan: Plan, record: UploadRecord, attempts: int) -> Outcome:
+def ours_before(record: UploadRecord, event: Event) -> bool:
+    """Whether this drop's own request put an item in the catalog: it did, or an earlier run's
+    request for this very content was left pending (its answer lost) and then landed."""
+    return any(earlier.content == event.content and (earlier.sent or earlier.state == PENDING)
+               for earlier in record.history(event.kind, event.key) if earlier.content)
+
+
+def carry_out(
+    plan: Plan, record: UploadRecord, attempts: int, catalog: Catalog | None = None
+) -> Outcome:
     """Carry out one plan, keeping the record; never raises for the item's own failure."""
     event = plan.event
     if plan.action == FAIL:
@@ -85,23 +100,30 @@ def carry_out(plan: Plan, record: UploadRecord, attempts: int) -> Outcome:
         if found is not None:
             plan = hold(dataclasses.replace(event, **found))
     if plan.action == HOLD:
-        record_once(record, dataclasses.replace(plan.event, state=RECORDED_DONE))
+        held = dataclasses.replace(plan.event, state=RECORDED_DONE,
+                                   sent=ours_before(record, plan.event))
+        record_once(record, held)
         return Outcome(plan.item, SKIPPED, plan.why)
 
     assert plan.send is not None and plan.find is not None
     find = plan.find
     record.add(dataclasses.replace(event, state=PENDING))
+    renewed = bool(plan.note)
     try:
-        landed = deliver(plan.send, lambda: find(True), attempts, plan.item)
+        landed = deliver(plan.send, lambda: find(True), attempts, plan.item, catalog)
     except Rejected as error:
         record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error)))
         return Outcome(plan.item, FAILED, str(error))
+    except InDoubt as error:
+        # The pending line stays the item's latest: its outcome is not known yet.
+        return Outcome(plan.item, FAILED, str(error))
     except ItemError as error:
-        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error),
-                                       uncertain=True))
+        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error)))
         return Outcome(plan.item, FAILED, str(error))
     record.add(dataclasses.replace(event, state=RECORDED_DONE, sent=True, **landed))
-    return Outcome(plan.item, DONE, plan.why)
+    if plan.note:
+        log.info("%s: %s", plan.item, plan.note)
+    return Outcome(plan.item, DONE, plan.why, renewed=renewed)
 
 
 def preview(plan: Plan) -> Outcome:
@@ -111,4 +133,6 @@ def preview(plan: Plan) -> Outcome:
     if plan.action == HOLD:
         return Outcome(plan.item, SKIPPED, plan.why)
     print(plan.preview, flush=True)
-    return Outcome(plan.item, DONE, plan.why)
+    if plan.note:
+        log.info("%s: %s", plan.item, plan.note)
+    return Outcome(plan.item, DONE, plan.why, renewed=bool(plan.note))

@@ -54,6 +54,11 @@ CATALOG_URL = Setting("CATALOG_URL", "--url", "http://localhost", "the catalog s
 CATALOG_TIMEOUT = Setting(
     "CATALOG_TIMEOUT", "--timeout", "30", "seconds to wait for each answer of the service"
 )
+CATALOG_SETTLE = Setting(
+    "CATALOG_SETTLE", "--settle", "",
+    "seconds the service may still store a request after the client stopped waiting for its "
+    "answer; the catalog is asked whether it landed only after that (default: the timeout)",
+)
 CATALOG_RETRIES = Setting(
     "CATALOG_RETRIES", "--retries", "3", "times to retry a request that failed for the network"
 )
@@ -95,8 +100,15 @@ def add_catalog_flags(
     CATALOG_URL.add_to(parser, metavar="URL")
     CATALOG_TIMEOUT.add_to(parser, type=positive_float, metavar="SECONDS")
     CATALOG_RETRIES.add_to(parser, type=non_negative_int, metavar="N")
+    CATALOG_SETTLE.add_to(parser, type=non_negative_float, metavar="SECONDS")
+    parser.set_defaults(settle=CATALOG_SETTLE.value() or None)  # None: the timeout
     parser.add_argument(
         "--jobs", type=positive_int, default=jobs, help=f"{jobs_help} (default %(default)s)",
+    )
+    parser.add_argument(
+        "--lock-wait", type=non_negative_float, default=600, metavar="SECONDS",
+        help="how long to wait while another run sends to the same catalog (default "
+             "%(default)s)",
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
 import changeImage
 import supplier_image_upload
@@ -75,6 +77,7 @@ def test_the_record_says_what_landed(converted: Path, catalog) -> None:
 def test_a_file_that_is_not_a_jpeg_is_one_line_and_the_rest_go_on(
     converted: Path, catalog, capsys
 ) -> None:
+    (converted / "images" / "005.tiff").unlink()  # a JPEG the supplier sent as it is
     (converted / "images" / "005.jpeg").write_bytes(b"not a jpeg at all")
     assert upload(converted, catalog.url, "--jobs", "1") == 1
     captured = capsys.readouterr()
@@ -89,6 +92,7 @@ def test_an_image_the_service_refuses_is_reported_with_its_reason(
     converted: Path, catalog, capsys
 ) -> None:
     """A JPEG of over 10 MB: the bundled service's limit, answered 413 with its reason."""
+    (converted / "images" / "006.tiff").unlink()  # a JPEG the supplier sent as it is
     big = converted / "images" / "006.jpeg"
     big.write_bytes(big.read_bytes() + b"\0" * 11 * 1024 * 1024)
     assert upload(converted, catalog.url, "--jobs", "1") == 1
@@ -99,7 +103,7 @@ def test_an_image_the_service_refuses_is_reported_with_its_reason(
 
 def test_a_name_serving_another_picture_is_left_to_it(converted: Path, catalog, capsys) -> None:
     """An earlier drop's 001.jpeg is in the catalog: ours goes up under a name of its own."""
-    theirs = (converted / "images" / "002.jpeg").read_bytes()
+    theirs = (converted / "images" / "002.jpeg").read_bytes() + b"another picture"
     requests.post(f"{catalog.url}/upload/", files={"file": ("001.jpeg", theirs)}, timeout=10)
     ours = (converted / "images" / "001.jpeg").read_bytes()
     assert upload(converted, catalog.url) == 0
@@ -110,26 +114,32 @@ def test_a_name_serving_another_picture_is_left_to_it(converted: Path, catalog, 
     assert capsys.readouterr().out == "10 uploaded, 0 already in the catalog, 0 failed\n"
 
 
-def test_a_changed_image_goes_up_under_a_name_of_its_own_and_says_so(
+def test_a_changed_photo_goes_up_under_a_name_of_its_own_and_says_so_in_the_summary(
     converted: Path, catalog, capsys
 ) -> None:
     assert upload(converted, catalog.url) == 0
+    tiff = converted / "images" / "002.tiff"
+    with Image.open(tiff) as photo:
+        photo.rotate(180).save(tiff)  # the next drop's photo at the same number
+    assert changeImage.main(["--data-dir", str(converted), "--jobs", "1", "-q"]) == 0
     image = converted / "images" / "002.jpeg"
-    image.write_bytes(image.read_bytes() + b"\0")
     capsys.readouterr()
-    assert upload(converted, catalog.url) == 0
-    name = f"002-{sha256_of(image.read_bytes())[:12]}.jpeg"
+    assert upload(converted, catalog.url, "-v") == 0
+    name = f"002-{hashlib.sha256(image.read_bytes()).hexdigest()[:12]}.jpeg"
     captured = capsys.readouterr()
-    assert "images/002.jpeg: changed since it landed as 002.jpeg (" in captured.err
+    assert "images/002.jpeg: changed since it landed as 002.jpeg (" in captured.err  # -v only
     assert f"): it goes up as {name}; the store's service cannot replace an image" in captured.err
-    assert captured.out == "1 uploaded, 9 already in the catalog, 0 failed\n"
+    assert captured.out == ("1 uploaded, 9 already in the catalog, 0 failed; 1 "
+                            f"{supplier_image_upload.RENEWED}\n")
     assert len(media_files(catalog)) == 11
+    assert requests.get(f"{catalog.url}/media/images/{name}", timeout=10).content == \
+        image.read_bytes()
 
 
 def test_a_dry_run_says_what_it_would_send_and_sends_nothing(
     converted: Path, catalog, capsys
 ) -> None:
-    theirs = (converted / "images" / "003.jpeg").read_bytes()
+    theirs = (converted / "images" / "003.jpeg").read_bytes() + b"another picture"
     requests.post(f"{catalog.url}/upload/", files={"file": ("001.jpeg", theirs)}, timeout=10)
     (converted / "images" / "004.jpeg").write_bytes(b"junk")
     posts = len(requests_received(catalog, "POST"))
@@ -143,7 +153,7 @@ def test_a_dry_run_says_what_it_would_send_and_sends_nothing(
         *(f"would upload images/{n:03d}.jpeg as {n:03d}.jpeg" for n in range(5, 11)),
         "9 to upload, 0 already in the catalog, 1 would fail (dry run: nothing sent)",
     ]
-    assert "images/004.jpeg: not a JPEG image" in captured.err
+    assert "images/004.jpeg: was not made from the images/004.tiff now in the drop" in captured.err
     assert len(requests_received(catalog, "POST")) == posts
     assert not (converted / "catalog-record.jsonl").exists()
     assert media_files(catalog) == ["001.jpeg"]
