@@ -207,7 +207,8 @@ class UploadRecord:
         if self._file is not None:
             with contextlib.suppress(OSError):
                 os.fsync(self._file.fileno())
-            self._file.close()  # closing releases the lock
+            with contextlib.suppress(OSError):  # a write that failed was said already
+                self._file.close()  # closing releases the lock
 
     def _load(self, data: bytes) -> bool:
         """Take in the record's events; False when it cannot be decoded at all (damaged)."""

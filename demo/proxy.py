@@ -25,8 +25,12 @@ class CatalogProxy:
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.delay = delay
         self.hang = False
-        self.post_faults: deque[str | int] = deque()  # per POST: a status to answer, or "lose"
+        # Per POST: a status to answer instead, "lose" (stored, answer dropped), or a number of
+        # seconds to hold it before it goes on (a slow service: the client may give up first).
+        self.post_faults: deque[str | int | float] = deque()
         self.forwarded_posts = 0
+        self.posts_under_way = 0
+        self._count_lock = threading.Lock()
         # What clients sent, in order: (method, path, Authorization header or None).
         self.received: list[tuple[str, str, str | None]] = []
         self._stopped = threading.Event()
@@ -43,6 +47,12 @@ class CatalogProxy:
         """Start serving in a background thread."""
         self._thread.start()
         return self
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until no POST is under way here (a held one has gone on to the service)."""
+        deadline = time.monotonic() + timeout
+        while self.posts_under_way and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop serving; requests left hanging are dropped."""
@@ -69,13 +79,27 @@ class CatalogProxy:
                 self.forward()
 
             def do_POST(self) -> None:
+                with proxy._count_lock:
+                    proxy.posts_under_way += 1
+                try:
+                    self.post()
+                finally:
+                    with proxy._count_lock:
+                        proxy.posts_under_way -= 1
+
+            def post(self) -> None:
                 self.note()
                 fault = proxy.post_faults.popleft() if proxy.post_faults else None
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if isinstance(fault, int):
+                if isinstance(fault, float):
+                    time.sleep(fault)
+                elif isinstance(fault, int):
                     self.answer(fault, b'{"detail": "injected fault"}')
                     return
-                self.forward(body, lose=fault == "lose")
+                try:
+                    self.forward(body, lose=fault == "lose")
+                except OSError:  # the client gave up waiting and hung up: stored all the same
+                    self.close_connection = True
 
             def note(self) -> None:
                 proxy.received.append(
