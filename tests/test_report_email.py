@@ -8,6 +8,7 @@ folder, per test) says what the supplier was told already.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -340,6 +341,20 @@ def test_a_memory_of_reports_that_cannot_be_read_stops_the_run_and_sends_nothing
     assert err.count("\n") == 1 and "not a memory of reports" in err
     assert memory_file().read_text() == '{"catalogs": {"cut short'
     assert mailbox.messages() == []
+
+
+def test_two_report_runs_never_overlap(
+    drop: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """While one run holds the memory of reports, another stops at once in one line (it would
+    not know yet what the first one sent)."""
+    lock = settings.state_dir() / "reports.lock"
+    lock.parent.mkdir(parents=True)
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert report_email.main(flags(drop, tmp_path, "http://127.0.0.1:9")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another report_email.py run is sending a report" in err
 
 
 @pytest.mark.parametrize(
