@@ -39,7 +39,8 @@ from automation.batch import (
 from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix, jpeg_name
 from automation.errors import AutomationError, ItemError
-from automation.madefrom import FileState, Made, MadeFrom
+from automation.madefrom import FileState, Made, MadeFrom, tell_kept
+from automation.madefrom import summary as made_summary
 
 SIZE = (600, 400)
 WHITE = 255
@@ -411,13 +412,15 @@ def main(argv: list[str] | None = None) -> int:
                 made_from.note(task.source, target_for(task.source, output), source,
                                recipe(task.fit))
         made_from.save()
-        code = summarize(fresh + outcomes, "converted", "already up to date", args.quiet)
-        kept = sum(made[task] is Made.OTHER_SETTINGS for task in tasks if task not in stale)
-        if kept and not args.quiet:
-            print(f"{kept} of them made from the same TIFF with other settings, or none noted "
-                  "(another --fit, an earlier version): kept, since the catalog may show them "
-                  "already; --force makes them again, as new pictures")
-        return code
+        kept = {task.name: made[task] for task in tasks
+                if task not in stale and made[task] is not Made.UP_TO_DATE}
+        done = fresh + outcomes
+        if not args.quiet:
+            print(made_summary(sum(outcome.status == DONE for outcome in done),
+                               len(fresh) - len(kept), len(kept),
+                               sum(outcome.status == FAILED for outcome in done)))
+        tell_kept(kept, made_from)
+        return summarize(done, "converted", "already up to date", quiet=True)
 
     return guarded(run)
 

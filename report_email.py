@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Email the supplier the report of their drop: what it brought into the catalog, as a PDF.
 
-The report is made from the drop's record (catalog-record.jsonl, kept by
-supplier_image_upload.py and run.py) and the files now in the drop: each description, with its
-picture, is an item, and the record says whether that very item is in the catalog (and as which
-fruit) or why not. A fruit an earlier report listed is not listed again, so the next drop,
-unpacked over the last in the same folder, gets a report of its own with its own total weight;
-a run with nothing new to say sends nothing (--resend reports the whole drop again). No network
-is used but the SMTP server's.
+Each description now in the drop, with its picture, is an item. The catalog decides whether it
+is there (GET /fruits/, and the picture its image name serves); the drop's record
+(catalog-record.jsonl) says whether this drop's own request put it there, or why it is not
+there. A fruit is counted as imported only when this drop brought it; one the catalog held
+before (the supplier sent it again) is listed apart and not counted. The reports sent are
+remembered in the user's state folder (automation/reported.py), by the content of each item and
+its fruit in that catalog: a report goes once, even after the record was lost, and a later drop
+into a catalog emptied meanwhile is still reported. --resend sends the report again.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ import json
 import logging
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from automation import settings
 from automation.batch import display_name
+from automation.catalog import Catalog
 from automation.cli import add_verbosity_flags, guarded, setup_logging
-from automation.descriptions import parse_bytes, read_bytes
+from automation.descriptions import Description, parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name
 from automation.errors import AutomationError, ItemError
+from automation.holdings import Holdings, fields_of
 from automation.record import (
     DONE,
     FAILED,
@@ -41,35 +45,51 @@ from automation.record import (
     item_digest,
     sha256_of,
 )
+from automation.reported import Listed, ReportMemory, SentReport
 from emails import MailError, SmtpSettings, generate_email, send_email
-from reports import ImportedFruit, ImportReport, NotImported, write_import_report
+from reports import (
+    AlreadyInCatalog,
+    ImportedFruit,
+    ImportReport,
+    NotImported,
+    long_date,
+    plural,
+    write_import_report,
+)
 
 log = logging.getLogger(__name__)
 
 SUBJECT = "Upload Completed - Online Fruit Store"
 ATTACHMENT_NAME = "processed.pdf"
 REPORT_KEY = "supplier-report"
-BODY_MAX_FAILURES = 10
+BODY_MAX_ITEMS = 10
 
 NOT_POSTED = "not posted to the catalog yet (run.py has not run for it)"
 ANSWER_LOST = "its post got no answer: run run.py again to settle whether it landed"
+HELD_BEFORE = "in the catalog before this drop"
+
+IMPORTED = "imported"
+ALREADY = "already in the catalog"
+OLD = "told before"
 
 
 class NothingImported(AutomationError):
-    """The record shows no fruit of the drop in the catalog: there is nothing to report."""
+    """No item of the drop is in the catalog: there is nothing to report."""
 
 
 @dataclass
 class Landed:
-    """What the record says of the items now in the drop: the fruits in the catalog, by id (one
-    fruit may be two identical items), and the items that are not, each with why."""
+    """What became of the items now in the drop, each list in the drop's order: the fruits it
+    brought into the catalog, those the catalog held already, and the items not there (with
+    why). One fruit of the catalog may be two identical items: it is listed once."""
 
-    fruits: dict[int, ImportedFruit] = field(default_factory=dict)
+    imported: list[ImportedFruit] = field(default_factory=list)
+    already: list[AlreadyInCatalog] = field(default_factory=list)
     not_imported: list[NotImported] = field(default_factory=list)
-
-    def new_fruits(self, reported: set[int]) -> dict[int, ImportedFruit]:
-        """The fruits that no report sent before listed, by id."""
-        return {key: fruit for key, fruit in self.fruits.items() if key not in reported}
+    news: bool = False  # something no report told before
+    told: dict[tuple[str, int], Listed] = field(default_factory=dict)  # by (item, fruit id)
+    ids: list[int] = field(default_factory=list)  # every fruit of the drop in the catalog
+    listings: list[Listed] = field(default_factory=list)  # what earlier reports said of them
 
 
 def posted_as(text: bytes, event: FruitEvent) -> bool:
@@ -83,33 +103,156 @@ def posted_as(text: bytes, event: FruitEvent) -> bool:
                                                 ensure_ascii=False).encode())
 
 
-def latest_of_item(record: UploadRecord, key: str, text: bytes, picture: str) -> FruitEvent | None:
-    """The record's latest event of the very item now at key: this description, this picture."""
-    digest = item_digest(text, picture)
-    for event in reversed(record.history(FRUIT, key)):
-        if not isinstance(event, FruitEvent):
-            continue
-        if event.item == digest or (not event.item and event.state == DONE
-                                    and posted_as(text, event)):
-            return event
-    return None
+def item_events(record: UploadRecord, key: str, text: bytes, digest: str) -> list[FruitEvent]:
+    """The record's events of the very item now at key (this description, this picture),
+    oldest first; also as an earlier version wrote them (a digest of the fruit posted)."""
+    events = [event for event in record.history(FRUIT, key) if isinstance(event, FruitEvent)]
+    earlier = {event.sha256 for event in events
+               if not event.item and event.state == DONE and event.sha256
+               and posted_as(text, event)}
+    return [event for event in events
+            if event.item == digest or (not event.item and event.sha256 in earlier)]
 
 
-def why_not_posted(record: UploadRecord, image_key: str, picture: str) -> str:
-    """Why an item the record never posted is missing: its image's failure, or not run yet."""
-    image = record.latest(IMAGE, image_key)
-    if isinstance(image, ImageEvent) and image.state == FAILED and image.sha256 == picture:
-        return f"its image {image_key} was not uploaded: {image.reason or 'no reason'}"
-    return NOT_POSTED
+def imported_at(history: list[FruitEvent], fruit_id: int) -> str:
+    """When this drop's own request put the item in the catalog as that fruit ("" when it did
+    not: the catalog held it already).
+
+    The record says so of a fruit done after our request: a done event that says sent, or one
+    found done after a request whose answer was lost (an earlier version's too).
+    """
+    imported = requested = ""
+    for event in history:
+        if event.state == PENDING:
+            requested = event.at
+        elif event.state == FAILED and not event.uncertain:
+            requested = ""
+        elif event.state == DONE:
+            if event.id == fruit_id and (event.sent or requested):
+                imported = event.at if event.sent else requested
+            requested = ""
+    return imported
 
 
-def read_landed(record: UploadRecord, drop: Drop, descriptions: list[Path]) -> Landed:
-    """What the record says of each description now in the drop, with its picture."""
+def listed_in_record(
+    record: UploadRecord, history: list[FruitEvent], fruit_id: int, imported: str
+) -> Listed | None:
+    """What a report kept in the drop's record (this version's or an earlier one's) said of
+    this fruit of this item, if one listed it since the item became that fruit."""
+    landed = [event.at for event in history if event.state == DONE and event.id == fruit_id]
+    if not landed:
+        return None
+    reports = [event for event in record.events(REPORT)
+               if isinstance(event, ReportEvent) and event.state == SENT
+               and fruit_id in event.ids and event.at >= min(landed)]
+    if not reports or (imported and imported > reports[-1].at):
+        return None
+    return Listed(imported, reports[-1].at)
+
+
+def served_here(holdings: Holdings, stored: dict[str, Any], product: Description,
+                picture: str) -> bool:
+    """Whether a fruit of the catalog is this product, with this picture."""
+    name = stored.get("image_name")
+    return (fields_of(stored) == fields_of(product) and isinstance(name, str) and bool(name)
+            and holdings.served(name) == picture)
+
+
+def in_catalog(holdings: Holdings, product: Description, picture: str,
+               history: list[FruitEvent]) -> dict[str, Any] | None:
+    """The catalog's fruit of the item, if it holds one: the one the record says it became,
+    or any with the same fields and picture."""
+    done = [event for event in history if event.state == DONE and event.id is not None]
+    if done:
+        stored = holdings.fruit(done[-1].id)
+        if stored is not None and served_here(holdings, stored, product, picture):
+            return stored
+    return holdings.find_fruit(product, picture)
+
+
+def why_not_in_catalog(record: UploadRecord, history: list[FruitEvent], image_key: str,
+                       picture: str) -> str:
+    """Why an item is not in the catalog, from what the record says of it."""
+    latest = history[-1] if history else None
+    if latest is None:
+        image = record.latest(IMAGE, image_key)
+        # A failure before its bytes were known (unreadable, not a JPEG) names no digest.
+        if isinstance(image, ImageEvent) and image.state == FAILED \
+                and image.sha256 in ("", picture):
+            return f"its image {image_key} was not uploaded: {image.reason or 'no reason'}"
+        return NOT_POSTED
+    if latest.state == PENDING:
+        return ANSWER_LOST
+    if latest.state == FAILED:
+        return latest.reason or "failed"
+    return (f"the record says it landed as fruit #{latest.id}, but the catalog does not hold "
+            "it now: run run.py again")
+
+
+def reported_on(listed: Listed) -> str:
+    """'listed in the report of November 22, 2026'."""
+    try:
+        day = long_date(date.fromisoformat(listed.report[:10]))
+    except ValueError:
+        day = listed.report
+    return f"listed in the report of {day}"
+
+
+def epoch(at: str) -> float:
+    """An ISO time of the record or the memory, in seconds since the epoch (0 when unreadable)."""
+    try:
+        return datetime.fromisoformat(at).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def changed_since(path: Path, at: str) -> bool:
+    """Whether a file of the drop was written (or unpacked) again after a time.
+
+    The change time, which no archive can set. A time written to the second (the record's) may
+    be up to a second before the moment it names.
+    """
+    try:
+        changed = path.stat().st_ctime
+    except OSError:
+        return True
+    return changed >= epoch(at) + (0 if "." in at else 1)
+
+
+def fate(imported: str, listed: Listed | None, changed: bool, again: bool) -> tuple[str, bool]:
+    """What a report tells of a fruit of the drop the catalog holds, and whether that is news.
+
+    imported: when this drop's own request put it there ("" when the catalog held it before);
+    listed: what the last report that listed it said; changed: whether its description was
+    written again since that report (the supplier sent it again); again: --resend of that very
+    report. IMPORTED is counted, ALREADY is listed apart, OLD is not told again: an earlier
+    report told of it, and its file is still the one then (last week's, left in the folder).
+    """
+    if listed is None:
+        return (IMPORTED if imported else ALREADY), True
+    if imported and imported != listed.imported:
+        return IMPORTED, True  # imported again since: a catalog emptied and filled again
+    if again:
+        return (IMPORTED if imported and listed.counted else ALREADY), False
+    return (ALREADY if changed else OLD), False
+
+
+def read_landed(
+    record: UploadRecord, drop: Drop, descriptions: list[Path], holdings: Holdings,
+    memory: ReportMemory, resend: bool = False, now: str = "",
+) -> Landed:
+    """What became of each description now in the drop, with its picture: the catalog says
+    whether it is there, the record whether this drop put it there, the reports sent before
+    whether they told of it already. now: when this report is made."""
     landed = Landed()
+    here = str(drop.root.resolve())
+    last = memory.last_report(drop.root)
+    last_event = last_in_record(record)
+    last_reports = {report.at for report in (last, last_event) if report is not None}
     for path in descriptions:
         file = display_name(path, drop.root)
-        image = drop.images / jpeg_name(path.stem)
         try:
+            image = drop.images / jpeg_name(path.stem)
             text = read_bytes(path)
         except ItemError as error:
             landed.not_imported.append(NotImported(file, str(error)))
@@ -118,65 +261,98 @@ def read_landed(record: UploadRecord, drop: Drop, descriptions: list[Path]) -> L
             picture = sha256_of(image.read_bytes())
         except OSError:
             picture = ""
-        event = latest_of_item(record, file, text, picture)
-        if event is None:
-            why = why_not_posted(record, display_name(image, drop.root), picture)
-            landed.not_imported.append(NotImported(file, why))
-        elif event.state == DONE and event.id is not None and event.weight is not None:
-            landed.fruits.setdefault(event.id, ImportedFruit(
-                path.stem, event.name, event.weight, image if picture else None))
-        elif event.state == PENDING:
-            landed.not_imported.append(NotImported(file, ANSWER_LOST, event.name))
+        digest = item_digest(text, picture)
+        history = item_events(record, file, text, digest)
+        try:
+            product = parse_bytes(text)
+        except ItemError as error:
+            reason = history[-1].reason if history and history[-1].state == FAILED else ""
+            landed.not_imported.append(NotImported(file, reason or str(error)))
+            continue
+        stored = in_catalog(holdings, product, picture, history) if picture else None
+        if stored is None:
+            why = why_not_in_catalog(record, history, display_name(image, drop.root), picture)
+            landed.not_imported.append(NotImported(file, why, product.name))
+            continue
+        fruit_id = stored["id"]
+        if fruit_id in landed.ids:
+            continue
+        landed.ids.append(fruit_id)
+        imported = imported_at(history, fruit_id)
+        listed = (memory.listed(digest, fruit_id)
+                  or listed_in_record(record, history, fruit_id, imported))
+        if listed is not None:
+            landed.listings.append(listed)
+            earlier = memory.report_at(listed.report)
+            if not imported and listed.imported and earlier is not None and earlier.drop == here:
+                imported = listed.imported  # this drop's import: the record that knew it was lost
+        again = resend and (not last_reports or (listed is not None
+                            and listed.report in last_reports))
+        told, news = fate(imported, listed,
+                          listed is not None and changed_since(path, listed.report), again)
+        landed.news = landed.news or news
+        if told == OLD:
+            continue
+        if told == IMPORTED:
+            landed.imported.append(ImportedFruit(path.stem, product.name, product.weight, image))
         else:
-            landed.not_imported.append(NotImported(file, event.reason or "failed", event.name))
+            why = "; ".join(part for part in (
+                "" if imported else HELD_BEFORE, reported_on(listed) if listed else ""
+            ) if part)
+            landed.already.append(AlreadyInCatalog(path.stem, product.name, product.weight, why))
+        landed.told[(digest, fruit_id)] = Listed(imported, now, counted=told == IMPORTED)
     return landed
 
 
-def reported_fruits(record: UploadRecord) -> set[int]:
-    """The fruits that reports sent before listed."""
-    return {fruit_id for event in record.events(REPORT) if isinstance(event, ReportEvent)
-            and event.state == SENT for fruit_id in event.ids}
-
-
-def last_report(record: UploadRecord) -> ReportEvent | None:
-    """The last report sent, or None."""
+def last_in_record(record: UploadRecord) -> ReportEvent | None:
+    """The last report the drop's record says was sent, or None."""
     sent = [event for event in record.events(REPORT)
             if isinstance(event, ReportEvent) and event.state == SENT]
     return sent[-1] if sent else None
 
 
-def says_nothing_new(report: ImportReport, last: ReportEvent | None) -> bool:
-    """Whether a report would repeat the last one: no new fruit, the same items not imported."""
-    not_imported = sorted(item.file for item in report.not_imported)
-    return last is not None and not report.imported and sorted(last.not_imported) == not_imported
+def nothing_new(landed: Landed, last_failures: tuple[str, ...] | None) -> bool:
+    """Whether a report would tell nothing that reports sent before did not: every fruit was
+    listed, and every item not imported was in the last report of the drop as such."""
+    failures = {item.file for item in landed.not_imported}
+    if last_failures is None:
+        return not landed.news and not failures
+    return not landed.news and failures <= set(last_failures)
 
 
-def plural(count: int, word: str) -> str:
-    """'1 fruit', '2 fruits'."""
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def were(count: int) -> str:
+    """'was' or 'were'."""
+    return "was" if count == 1 else "were"
 
 
 def email_body(report: ImportReport) -> str:
-    """The email's text: whether every fruit was uploaded, and the total weight imported."""
-    imported, failed = len(report.imported), len(report.not_imported)
+    """The email's text: whether every fruit was uploaded, the total weight imported, and how
+    many of the drop's fruits the catalog held already."""
+    imported, failed, already = len(report.imported), len(report.not_imported), \
+        len(report.already)
     lines = ["Hello,", ""]
-    if not failed:
+    if failed:
+        lines.append(f"{plural(imported, 'fruit')} {were(imported)} uploaded to our website; "
+                     f"{failed} failed and {were(failed)} not imported.")
+    elif imported:
         lines.append(
             f"All fruits were uploaded to our website successfully: {plural(imported, 'fruit')}."
         )
     else:
-        lines.append(
-            f"{plural(imported, 'fruit')} {'was' if imported == 1 else 'were'} uploaded to our "
-            f"website; {failed} failed and {'was' if failed == 1 else 'were'} not imported."
-        )
+        lines.append("No fruit of this drop was new to our website: nothing was imported.")
     lines.append(f"Total weight imported: {report.total_weight} lbs.")
+    if already:
+        names = ", ".join(fruit.name for fruit in report.already[:BODY_MAX_ITEMS])
+        more = f" and {already - BODY_MAX_ITEMS} more" if already > BODY_MAX_ITEMS else ""
+        lines.append(f"{plural(already, 'fruit')} of this drop {were(already)} already in the "
+                     f"catalog, so not counted: {names}{more}.")
     if failed:
         lines += ["", "Not imported:"]
-        for item in report.not_imported[:BODY_MAX_FAILURES]:
+        for item in report.not_imported[:BODY_MAX_ITEMS]:
             name = f" ({item.name})" if item.name else ""
             lines.append(f"- {item.file}{name}: {item.reason}")
-        if failed > BODY_MAX_FAILURES:
-            lines.append(f"- and {failed - BODY_MAX_FAILURES} more, listed in the PDF")
+        if failed > BODY_MAX_ITEMS:
+            lines.append(f"- and {failed - BODY_MAX_ITEMS} more, listed in the PDF")
         lines += ["", f"The attached PDF ({ATTACHMENT_NAME}) lists each fruit imported with its "
                       "weight, and each item not imported with the reason."]
     else:
@@ -203,17 +379,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     settings.DATA_DIR.add_to(parser)
     settings.CATALOG_URL.add_to(parser, metavar="URL")
+    settings.CATALOG_TIMEOUT.add_to(parser, type=settings.positive_float, metavar="SECONDS")
+    settings.CATALOG_RETRIES.add_to(parser, type=settings.non_negative_int, metavar="N")
     settings.REPORT_PDF.add_to(parser, type=Path, metavar="FILE")
     settings.REPORT_SENDER.add_to(parser, metavar="ADDRESS")
     settings.REPORT_RECIPIENT.add_to(parser, metavar="ADDRESS")
     settings.add_smtp_flags(parser)
     parser.add_argument(
         "--resend", action="store_true",
-        help="report every fruit of the drop in the catalog, also those an earlier report "
-             "listed, even when it says nothing new",
+        help="send the report again: every fruit this drop brought, also those an earlier "
+             "report listed, even when it says nothing new",
     )
     add_verbosity_flags(parser)
     return parser.parse_args(argv)
+
+
+def to_the_second(at: str) -> str:
+    """A time of the record or the memory as the operator reads it: to the second."""
+    try:
+        return datetime.fromisoformat(at).isoformat(timespec="seconds")
+    except ValueError:
+        return at
+
+
+def last_sent(memory: ReportMemory, landed: Landed, last: SentReport | None,
+              last_event: ReportEvent | None) -> str:
+    """The report sent last that told what a report would tell now, in words."""
+    if last is None and landed.listings:
+        last = memory.report_at(max(listed.report for listed in landed.listings))
+    if last is not None:
+        return f"the report sent to {last.recipient} at {to_the_second(last.at)}"
+    if last_event is not None:
+        return f"the report sent to {last_event.recipient} at {last_event.at}"
+    at = max((listed.report for listed in landed.listings), default="")
+    return f"the report sent at {to_the_second(at)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,27 +428,37 @@ def main(argv: list[str] | None = None) -> int:
         drop = Drop(settings.drop_dir(args.data_dir))
         pdf = args.pdf.expanduser()
         descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
-        if not drop.record.is_file():
-            raise NothingImported(
-                f"{drop.root}: nothing was imported yet, there is no {drop.record.name} "
-                "(run supplier_image_upload.py and run.py first): no report sent"
-            )
-        with UploadRecord(drop.record, args.url) as record:
-            landed = read_landed(record, drop, descriptions)
-            if not landed.fruits:
+        had_record = drop.record.is_file()
+        token = settings.secret(settings.CATALOG_TOKEN_ENV)
+        with ReportMemory(settings.state_dir(), args.url) as memory, \
+                UploadRecord(drop.record, args.url, writable=had_record) as record, \
+                Catalog(args.url, token=token, timeout=args.timeout,
+                        retries=args.retries) as catalog:
+            now = datetime.now(timezone.utc).isoformat()
+            landed = read_landed(record, drop, descriptions, Holdings(catalog), memory,
+                                 args.resend, now)
+            if not landed.ids:
+                if not had_record:
+                    raise NothingImported(
+                        f"{drop.root}: nothing of it is in the catalog at {args.url}, and "
+                        f"there is no {drop.record.name} (run supplier_image_upload.py and "
+                        "run.py first): no report sent"
+                    )
                 raise NothingImported(
                     f"{drop.root}: no fruit of it is in the catalog at {args.url} "
                     f"({plural(len(landed.not_imported), 'item')} not imported; see run.py): "
                     "no report sent"
                 )
-            new = landed.new_fruits(set() if args.resend else reported_fruits(record))
-            report = ImportReport(date.today(), list(new.values()), landed.not_imported)
-            last = last_report(record)
-            if says_nothing_new(report, last):
-                assert last is not None
-                say(f"nothing new since the report sent to {last.recipient} at {last.at}: "
-                    "no email sent (--resend reports the whole drop again)")
+            last = memory.last_report(drop.root)
+            last_event = last_in_record(record)
+            last_failures = (last.not_imported if last else
+                             last_event.not_imported if last_event else None)
+            if not args.resend and nothing_new(landed, last_failures):
+                say(f"nothing new since {last_sent(memory, landed, last, last_event)}: no "
+                    "email sent (--resend sends it again)")
                 return 0
+            report = ImportReport(date.today(), landed.imported, landed.not_imported,
+                                  landed.already)
             for item in landed.not_imported:
                 log.warning("%s: not imported: %s", item.file, item.reason)
             write_pdf(pdf, report)
@@ -260,14 +469,27 @@ def main(argv: list[str] | None = None) -> int:
             except MailError as error:
                 raise MailError(f"{error}; the report stays at {pdf}: run this again to "
                                 "send it") from None
-            record.add(ReportEvent(
-                key=REPORT_KEY, state=SENT, ids=tuple(new),
+            sent = ReportEvent(
+                key=REPORT_KEY, state=SENT, ids=tuple(fruit_id for _, fruit_id in landed.told),
                 not_imported=tuple(item.file for item in landed.not_imported),
                 total=report.total_weight, recipient=args.recipient, pdf=str(pdf),
-            ))
-        say(f"sent the report of {plural(len(report.imported), 'fruit')} "
-            f"({report.total_weight} lbs, {len(report.not_imported)} not imported) to "
-            f"{args.recipient}; the PDF is {pdf}")
+            )
+            if had_record:
+                sent = record.add(sent)
+            else:
+                with UploadRecord(drop.record, args.url) as new_record:
+                    sent = new_record.add(sent)
+            try:
+                memory.remember(SentReport(
+                    now, str(drop.root.resolve()), args.recipient, len(report.imported),
+                    len(report.already), report.total_weight, sent.not_imported, str(pdf),
+                ), landed.told)
+            except AutomationError as error:
+                raise AutomationError(f"the report was sent to {args.recipient}, but {error} "
+                                      f"(the drop's {drop.record.name} remembers it)") from None
+        say(f"sent the report of {plural(len(report.imported), 'fruit')} imported "
+            f"({report.total_weight} lbs; {len(report.already)} already in the catalog, "
+            f"{len(report.not_imported)} not imported) to {args.recipient}; the PDF is {pdf}")
         return 0
 
     return guarded(run)

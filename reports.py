@@ -24,6 +24,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     Image,
     KeepTogether,
@@ -41,6 +42,7 @@ WIDTH = PAGE[0] - 2 * MARGIN - 12  # what a frame leaves between its 6 pt paddin
 CHART_MAX_BARS = 12
 THUMBNAIL = (2.1 * cm, 1.4 * cm)  # the catalog's 3:2 shape
 THUMBNAIL_PIXELS = (180, 120)
+HEADING_ROOM = 4.5 * cm  # a heading starts a new page unless its table's first rows fit under it
 
 GREEN = colors.HexColor("#2e7d32")
 DARK_GREEN = colors.HexColor("#1b5e20")
@@ -76,6 +78,17 @@ class NotImported:
 
 
 @dataclass(frozen=True)
+class AlreadyInCatalog:
+    """A fruit of the drop that the catalog held before it (the supplier sent it again), or
+    that an earlier report listed: listed apart, never counted in the total."""
+
+    key: str
+    name: str
+    weight: int
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class FruitTotal:
     """The items that share a fruit name, and their weight."""
 
@@ -86,11 +99,13 @@ class FruitTotal:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import brought into the catalog, and what it did not, on a given day."""
+    """What an import brought into the catalog, what it did not, and which of its fruits the
+    catalog held already, on a given day; each in the drop's order."""
 
     day: date
     imported: Sequence[ImportedFruit]
     not_imported: Sequence[NotImported] = ()
+    already: Sequence[AlreadyInCatalog] = ()
 
     @property
     def title(self) -> str:
@@ -103,9 +118,19 @@ class ImportReport:
         return sum(fruit.weight for fruit in self.imported)
 
 
+def long_date(day: date) -> str:
+    """A day as the reports write it: 'November 22, 2026' (no leading zero)."""
+    return f"{day:%B} {day.day}, {day.year}"
+
+
 def report_title(day: date) -> str:
-    """The contract's title: 'Processed Update on November 22, 2026' (no leading zero)."""
-    return f"Processed Update on {day:%B} {day.day}, {day.year}"
+    """The contract's title: 'Processed Update on November 22, 2026'."""
+    return f"Processed Update on {long_date(day)}"
+
+
+def plural(count: int, word: str) -> str:
+    """'1 fruit', '2 fruits'."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def escape_text(text: str) -> str:
@@ -184,7 +209,8 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _summary(report: ImportReport, style: dict[str, ParagraphStyle]) -> Table:
-    """Three figures side by side: the weight imported, the fruits, the items not imported."""
+    """The figures side by side: the weight imported, the fruits, the items not imported, and
+    the fruits the catalog held already (when there are some)."""
     failed = len(report.not_imported)
     figures = [
         (f"{report.total_weight} lbs", "total weight imported", "figure", PALE_GREEN),
@@ -192,15 +218,26 @@ def _summary(report: ImportReport, style: dict[str, ParagraphStyle]) -> Table:
         (str(failed), "not imported", "figure-red" if failed else "figure",
          PALE_RED if failed else PALE_GREEN),
     ]
-    width = (WIDTH - 2 * 0.4 * cm) / 3
-    cells = [[Paragraph(value, style[look]), Paragraph(label, style["caption"])]
-             for value, label, look, _ in figures]
-    table = Table([[cells[0], "", cells[1], "", cells[2]]],
-                  colWidths=[width, 0.4 * cm, width, 0.4 * cm, width])
+    if report.already:
+        figures.append((str(len(report.already)), "already in the catalog, not counted",
+                        "figure", colors.white))
+    gap = 0.4 * cm
+    width = (WIDTH - (len(figures) - 1) * gap) / len(figures)
+    cells: list[object] = []
+    widths: list[float] = []
+    for value, label, look, _ in figures:
+        if cells:
+            cells.append("")
+            widths.append(gap)
+        cells.append([Paragraph(value, style[look]), Paragraph(label, style["caption"])])
+        widths.append(width)
+    table = Table([cells], colWidths=widths)
     commands = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("TOPPADDING", (0, 0), (-1, -1), 9), ("BOTTOMPADDING", (0, 0), (-1, -1), 9)]
-    for column, (*_, background) in zip((0, 2, 4), figures, strict=True):
-        commands.append(("BACKGROUND", (column, 0), (column, 0), background))
+    for index, (*_, background) in enumerate(figures):
+        commands.append(("BACKGROUND", (2 * index, 0), (2 * index, 0), background))
+    if report.already:
+        commands.append(("BOX", (-1, 0), (-1, 0), 0.5, RULE))
     table.setStyle(TableStyle(commands))
     return table
 
@@ -300,16 +337,18 @@ def _label(text: str) -> str:
 
 
 def _fruit_table(report: ImportReport, style: dict[str, ParagraphStyle]) -> Table:
-    """Every fruit imported, grouped by name with a total per shared name, then the grand total."""
+    """Every fruit imported, in the drop's order; after the last item of a name that several
+    share, that name's total; then the grand total, never alone under a repeated header."""
     cell, muted = style["cell"], style["muted"]
     rows: list[list[object]] = [[
         Paragraph("Photo", style["head"]), Paragraph("Item", style["head"]),
         Paragraph("Fruit", style["head"]), Paragraph("Weight", style["head"]),
     ]]
     commands: list[tuple] = []
-    ordered = sorted(report.imported, key=lambda fruit: (fruit.name.lower(), fruit.name, fruit.key))
-    totals = {total.name: total for total in fruit_totals(ordered)}
-    for number, fruit in enumerate(ordered):
+    imported = list(report.imported)
+    totals = {total.name: total for total in fruit_totals(imported)}
+    last_of_name = {fruit.name: number for number, fruit in enumerate(imported)}
+    for number, fruit in enumerate(imported):
         picture = thumbnail(fruit.image) or Paragraph("no photo", muted)
         rows.append([
             picture,
@@ -317,20 +356,20 @@ def _fruit_table(report: ImportReport, style: dict[str, ParagraphStyle]) -> Tabl
             Paragraph(f"{_label('name:')} <b>{escape_text(fruit.name)}</b>", cell),
             Paragraph(f"{_label('weight:')} {fruit.weight} lbs", cell),
         ])
+        row = len(rows) - 1
         if number % 2:
-            commands.append(("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), PALE_GREEN))
-        last_of_name = number + 1 == len(ordered) or ordered[number + 1].name != fruit.name
+            commands.append(("BACKGROUND", (0, row), (-1, row), PALE_GREEN))
         total = totals[fruit.name]
-        if last_of_name and total.items > 1:
+        if last_of_name[fruit.name] == number and total.items > 1:
             rows.append(["", "", Paragraph(
                 f"{escape_text(fruit.name)} total ({total.items} items): {total.weight} lbs",
                 style["total"],
             ), ""])
-            row = len(rows) - 1
-            commands += [("SPAN", (2, row), (3, row)),
-                         ("BACKGROUND", (0, row), (-1, row), LIGHT_GREEN)]
+            commands += [("SPAN", (2, row + 1), (3, row + 1)),
+                         ("BACKGROUND", (0, row + 1), (-1, row + 1), LIGHT_GREEN),
+                         ("NOSPLIT", (0, row), (-1, row + 1))]  # a total stays with its item
     rows.append(["", "", Paragraph(
-        f"Total weight imported ({len(ordered)} items): {report.total_weight} lbs",
+        f"Total weight imported ({len(imported)} items): {report.total_weight} lbs",
         style["total"],
     ), ""])
     last = len(rows) - 1
@@ -342,6 +381,9 @@ def _fruit_table(report: ImportReport, style: dict[str, ParagraphStyle]) -> Tabl
         ("LINEBELOW", (0, 1), (-1, last - 1), 0.25, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        # The grand total goes over a page break only with the row above it: a page never
+        # holds the repeated header with nothing but totals under it.
+        ("NOSPLIT", (0, last - 1), (-1, last)),
     ]
     width = WIDTH
     photo = THUMBNAIL[0] + 0.4 * cm
@@ -350,6 +392,32 @@ def _fruit_table(report: ImportReport, style: dict[str, ParagraphStyle]) -> Tabl
     table = Table(rows, colWidths=[photo, item, width - photo - item - weight, weight],
                   repeatRows=1)
     table.setStyle(TableStyle(commands))
+    return table
+
+
+def _already_table(report: ImportReport, style: dict[str, ParagraphStyle]) -> Table:
+    """Each fruit of the drop the catalog held already, in the drop's order, and why."""
+    cell, muted = style["cell"], style["muted"]
+    rows: list[list[object]] = [[
+        Paragraph("Item", style["head"]), Paragraph("Fruit", style["head"]),
+        Paragraph("Weight", style["head"]), Paragraph("Why it is not counted", style["head"]),
+    ]]
+    for fruit in report.already:
+        rows.append([
+            Paragraph(escape_text(fruit.key), muted),
+            Paragraph(escape_text(fruit.name), cell),
+            Paragraph(f"{fruit.weight} lbs", cell),
+            Paragraph(escape_text(fruit.why), cell),
+        ])
+    width = WIDTH
+    table = Table(rows, colWidths=[1.5 * cm, 4.5 * cm, 2.2 * cm, width - 8.2 * cm],
+                  repeatRows=1)
+    table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), GREY),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, PALE_GREEN]),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
+    ]))
     return table
 
 
@@ -419,6 +487,7 @@ def write_import_report(path: str | Path, report: ImportReport) -> None:
         story.append(KeepTogether([Paragraph("Weight per fruit", style["h2"]), chart]))
     if report.not_imported:  # what the supplier has to act on comes before the long list
         story += [
+            CondPageBreak(HEADING_ROOM),
             Paragraph("Not imported", style["h2-red"]),
             Paragraph(
                 "These items of the drop are not in the catalog. Each line says why; once the "
@@ -427,7 +496,25 @@ def write_import_report(path: str | Path, report: ImportReport) -> None:
             Spacer(1, 0.2 * cm),
             _not_imported_table(report, style),
         ]
-    story += [Paragraph("Fruits imported", style["h2"]), _fruit_table(report, style)]
+    story += [CondPageBreak(HEADING_ROOM), Paragraph("Fruits imported", style["h2"])]
+    if report.imported:
+        story.append(_fruit_table(report, style))
+    else:
+        story.append(Paragraph("No fruit of this drop was new to the catalog. Total weight "
+                               "imported (0 items): 0 lbs", style["body"]))
+    if report.already:
+        count = len(report.already)
+        story += [
+            CondPageBreak(HEADING_ROOM),
+            Paragraph("Already in the catalog", style["h2"]),
+            Paragraph(
+                f"{plural(count, 'fruit')} of this drop {'was' if count == 1 else 'were'} in the "
+                "catalog already: not imported again, and not counted in the total weight.",
+                style["body"],
+            ),
+            Spacer(1, 0.2 * cm),
+            _already_table(report, style),
+        ]
     decorate = _decorate(report.title)
     document = SimpleDocTemplate(
         str(path), pagesize=PAGE, title=report.title, author=STORE,

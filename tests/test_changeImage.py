@@ -234,9 +234,7 @@ def test_a_newer_tiff_is_converted_again(images: Path) -> None:
 
 
 WEEK = 7 * 24 * 3600
-KEPT = ("1 of them made from the same TIFF with other settings, or none noted (another --fit, "
-        "an earlier version): kept, since the catalog may show them already; --force makes them "
-        "again, as new pictures\n")
+KEPT = "0 converted, 0 already up to date, 1 kept as made before, 0 failed\n"
 
 
 def unpack_over(tiff: Path, photo_bytes: bytes, mtime: float) -> None:
@@ -294,8 +292,8 @@ def test_a_jpeg_made_before_jpegs_were_noted_is_kept_until_its_tiff_changes(
     (images / MANIFEST_NAME).unlink()
     capsys.readouterr()
     assert convert(images) == 0
-    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n" + KEPT
-    (images / MANIFEST_NAME).unlink()
+    assert capsys.readouterr().out == KEPT
+    assert not (images / MANIFEST_NAME).exists()  # nothing to note: no empty note written
     unpack_over(tiff, tiff.read_bytes(), (images / "001.jpeg").stat().st_mtime - WEEK)
     assert convert(images) == 0
     assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
@@ -323,7 +321,7 @@ def test_a_jpeg_made_with_other_settings_is_kept_and_said_so_unless_forced(
     monkeypatch.setattr(changeImage, "RECIPE", "another quality")
     capsys.readouterr()
     assert convert(images) == 0
-    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n" + KEPT
+    assert capsys.readouterr().out == KEPT
     assert (images / "001.jpeg").read_bytes() == jpeg
     assert convert(images, "--force") == 0
     assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
@@ -755,7 +753,7 @@ def test_another_fit_keeps_the_jpeg_until_forced(images: Path, capsys) -> None:
     assert convert(images) == 0
     capsys.readouterr()
     assert convert(images, "--fit", "crop") == 0
-    assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n" + KEPT
+    assert capsys.readouterr().out == KEPT
     assert convert(images, "--fit", "crop", "--force") == 0
     assert capsys.readouterr().out == "1 converted, 0 already up to date, 0 failed\n"
     assert convert(images, "--fit", "crop") == 0
@@ -768,3 +766,55 @@ def test_the_recipe_names_every_jpeg_setting() -> None:
         assert fit in recipe
         for key, value in changeImage.JPEG_SETTINGS.items():
             assert f"{key} {value}" in recipe
+
+
+# -- The summary after the notes are lost ----------------------------------------------------
+
+def counts_of(summary: str) -> dict[str, int]:
+    """'0 converted, 2 already up to date, 1 failed' -> {'converted': 0, ...}."""
+    return {part.split(" ", 1)[1]: int(part.split(" ", 1)[0])
+            for part in summary.strip().split(", ")}
+
+
+def test_after_the_notes_are_lost_the_summary_says_kept_never_up_to_date(
+    images: Path, capsys
+) -> None:
+    """Three JPEGs made, then .made-from.json lost: each TIFF is counted once, as kept (not as
+    up to date as well), one warning says why, and no empty note is written in its place."""
+    for number in (1, 2, 3):
+        make_tiff(images / f"{number:03d}.tiff")
+    assert convert(images) == 0
+    (images / MANIFEST_NAME).unlink()
+    capsys.readouterr()
+    assert convert(images) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "0 converted, 0 already up to date, 3 kept as made before, 0 failed\n"
+    assert sum(counts_of(captured.out).values()) == 3
+    assert captured.err.splitlines() == [
+        f"changeImage.py: WARNING: 3 JPEGs kept as made before: no note says what they were "
+        f"made from ({images / MANIFEST_NAME} is missing or unreadable), and each is newer than "
+        "its TIFF; the catalog may show them already: --force makes them again, as new pictures"
+    ]
+    assert not (images / MANIFEST_NAME).exists()
+
+
+def test_an_unreadable_note_is_never_overwritten_with_an_empty_one(images: Path) -> None:
+    """Nothing to convert: the note that could not be read stays byte for byte."""
+    make_tiff(images / "001.tiff")
+    assert convert(images) == 0
+    (images / MANIFEST_NAME).write_text("{ cut short")
+    assert convert(images) == 0
+    assert (images / MANIFEST_NAME).read_text() == "{ cut short"
+
+
+def test_kept_jpegs_are_named_one_by_one_with_v(images: Path, capsys) -> None:
+    """-v lists each JPEG kept, and why, besides the one warning."""
+    make_tiff(images / "001.tiff")
+    make_tiff(images / "002.tiff")
+    assert convert(images) == 0
+    (images / MANIFEST_NAME).unlink()
+    capsys.readouterr()
+    assert convert(images, "-v") == 0
+    err = capsys.readouterr().err
+    assert "images/001.tiff: its JPEG kept as made before (not noted)" in err
+    assert "images/002.tiff: its JPEG kept as made before (not noted)" in err

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 import reports
 from reports import (
+    AlreadyInCatalog,
     FruitTotal,
     ImportedFruit,
     ImportReport,
@@ -235,3 +236,83 @@ def test_hundreds_of_items_flow_over_pages_with_the_header_repeated(tmp_path: Pa
         assert f"weight: {n} lbs" in everything
     assert f"Total weight imported (300 items): {sum(range(1, 301))} lbs" in everything
     assert "Fruit 0 total (42 items)" in everything
+
+
+def test_the_fruits_are_listed_in_the_drops_order_with_a_name_total_after_its_last_item(
+    tmp_path: Path,
+) -> None:
+    """Not sorted by name: 001, 002, ... as the drop numbers them (the catalog's order too)."""
+    names = ["Plum", "Apple", "Watermelon", "Apple", "Banana"]
+    imported = [ImportedFruit(f"{n:03d}", name, 100 + n) for n, name in enumerate(names, 1)]
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(DAY, imported))
+    table = pdf_text(pdf).split("Fruits imported", 1)[1]
+    rows = re.findall(r"(\d{3})\s*name: (\w+)\s*weight: (\d+) lbs", table)
+    assert rows == [("001", "Plum", "101"), ("002", "Apple", "102"),
+                    ("003", "Watermelon", "103"), ("004", "Apple", "104"),
+                    ("005", "Banana", "105")]
+    after_second_apple = table.split("weight: 104 lbs", 1)[1]
+    assert flat(after_second_apple).startswith("Apple total (2 items): 206 lbs no photo 005")
+
+
+def pages_of(pdf: Path) -> list[str]:
+    """The text of each page."""
+    return [page.extract_text() for page in PdfReader(pdf).pages]
+
+
+def header_only_pages(pages: list[str]) -> list[int]:
+    """The pages that show the fruit table's header but not one fruit under it."""
+    return [number for number, text in enumerate(pages, start=1)
+            if re.search(r"Photo\s+Item\s+Fruit\s+Weight", text) and "weight: " not in text]
+
+
+def test_rows_that_end_exactly_at_a_page_break_leave_no_page_of_header_and_total(
+    tmp_path: Path,
+) -> None:
+    """The fewest fruits that take a second page: their last row would end the first page, and
+    only the total would be left for the second, under a repeated header. The total goes
+    over with the last fruit instead."""
+    pdf = tmp_path / "processed.pdf"
+
+    def pages_for(count: int) -> list[str]:
+        imported = [ImportedFruit(f"{n:03d}", f"Fruit {n}", n) for n in range(1, count + 1)]
+        write_import_report(pdf, ImportReport(DAY, imported))
+        return pages_of(pdf)
+
+    low, high = 1, 64  # one page holds 1 fruit, not 64: the first count of two pages between
+    assert len(pages_for(low)) == 1 and len(pages_for(high)) > 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if len(pages_for(middle)) == 1 else (low, middle)
+    pages = pages_for(high)
+    assert len(pages) == 2
+    assert header_only_pages(pages) == []
+    assert f"weight: {high} lbs" in pages[1]  # the last fruit, with the total
+    assert f"Total weight imported ({high} items): {high * (high + 1) // 2} lbs" in pages[1]
+
+
+def test_what_the_catalog_held_already_is_listed_apart_and_not_counted(tmp_path: Path) -> None:
+    """A section of its own, with why; the total and the figures count only what was imported."""
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(
+        DAY, [ImportedFruit("004", "Grapefruit", 375), ImportedFruit("006", "Apricot", 140)],
+        already=[AlreadyInCatalog("001", "Banana", 400, "in the catalog before this drop"),
+                 AlreadyInCatalog("002", MARKUP_NAME, 120, "listed in the report of May 1")],
+    ))
+    text = flat(pdf_text(pdf))
+    assert "Total weight imported (2 items): 515 lbs" in text
+    assert re.search(r"\b2 already in the catalog, not counted", text)
+    imported, already = text.split("Already in the catalog", 1)
+    assert "Banana" not in imported and "name: Banana" not in already
+    assert "001 Banana 400 lbs in the catalog before this drop" in already
+    assert f"002 {MARKUP_NAME} 120 lbs listed in the report of May 1" in already
+
+
+def test_a_report_of_no_new_fruit_has_no_empty_table(tmp_path: Path) -> None:
+    """Nothing imported, one fruit already there: no header without a row, a total of 0."""
+    pdf = tmp_path / "processed.pdf"
+    write_import_report(pdf, ImportReport(
+        DAY, [], already=[AlreadyInCatalog("001", "Banana", 400, "in the catalog before")]))
+    pages = pages_of(pdf)
+    assert header_only_pages(pages) == []
+    assert "Total weight imported (0 items): 0 lbs" in flat("\n".join(pages))
