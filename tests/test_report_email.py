@@ -334,7 +334,7 @@ def test_a_memory_of_reports_that_cannot_be_read_stops_the_run_and_sends_nothing
 ) -> None:
     """Forgetting would send every report again: one line, exit 2, the file left as it is."""
     drop, catalog = imported
-    memory_file().parent.mkdir(parents=True)
+    memory_file().parent.mkdir(parents=True, exist_ok=True)
     memory_file().write_text('{"catalogs": {"cut short')
     assert report_email.main(flags(drop, tmp_path, catalog.url)) == 2
     err = capsys.readouterr().err
