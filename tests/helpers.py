@@ -39,11 +39,12 @@ def media_files(server: Server) -> list[str]:
 
 
 def requests_received(server: Server, method: str) -> list[str]:
-    """The paths of the requests of a method the service answered, from its access log."""
-    marker = f'"{method} '
-    return [line.split(marker, 1)[1].split()[0]
-            for line in Path(server.log).read_text(errors="replace").splitlines()
-            if marker in line]
+    """The paths of the requests of a method the service answered, in order, from its request
+    journal: the service writes each line before it sends the answer, so a request whose
+    answer came back is always there (gunicorn's access log comes after the answer)."""
+    journal = Path(server.log).parent / "requests.log"
+    lines = journal.read_text(errors="replace").splitlines() if journal.exists() else []
+    return [line.split()[1] for line in lines if line.split()[0] == method]
 
 
 def picture_served(server: Server, fruit: dict) -> bytes:
