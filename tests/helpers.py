@@ -57,16 +57,18 @@ def picture_served(server: Server, fruit: dict) -> bytes:
 
 def run_script(
     script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-    unset: tuple[str, ...] = (),
+    unset: tuple[str, ...] = (), wrapper: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run one of the project's scripts as the operator does: python3 SCRIPT.py ARGS.
+    """Run one of the project's scripts as the operator does: python3 SCRIPT.py ARGS (after the
+    words of wrapper, a command that runs the rest, when given).
 
     The contract's settings are not passed on unless given in env; nor are the names in unset.
     """
     environment = {k: v for k, v in os.environ.items() if k not in (*CONTRACT_ENV, *unset)}
     return subprocess.run(
-        [sys.executable, script, *args], cwd=PROJECT, env={**environment, **(env or {})},
-        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        [*wrapper, sys.executable, script, *args], cwd=PROJECT,
+        env={**environment, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
