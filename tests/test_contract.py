@@ -19,7 +19,7 @@ import pytest
 
 from demo.processes import PROJECT, start_catalog
 from demo.sample_drop import write_drop
-from tests.helpers import run_script
+from tests.helpers import IMPORT_STEPS, run_script
 
 # Every script of the project: the files at the top that run as `python3 SCRIPT.py`.
 SCRIPTS = sorted(
@@ -38,10 +38,16 @@ def test_the_scripts_are_the_contracts() -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_help_exits_0_and_prints_the_usage(script: str) -> None:
+    """The usage, with the drop's setting for the import steps, and no flag for a credential
+    (they come from the environment only)."""
     result = run_script(script, "--help")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith(f"usage: {script} ")
     assert "-h, --help" in result.stdout
+    if script in IMPORT_STEPS:
+        assert "SUPPLIER_DATA_DIR" in result.stdout
+    for credential in ("--smtp-password", "--password", "--token"):
+        assert credential not in result.stdout.lower()
 
 
 # The defaults of the supplier report, on a drop really imported into the bundled service.
