@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -44,18 +45,26 @@ def free_port() -> int:
     return probe.getsockname()[1]
 
 
-def listening_socket(port: int | None = None) -> socket.socket:
+def listening_socket(port: int | None = None, timeout: float = 10.0) -> socket.socket:
     """A socket listening on loopback, on port or on one the system picks, for a server process
-    to inherit: nothing can take the port between choosing it and serving on it."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind(("127.0.0.1", port or 0))
-        listener.listen(128)
-    except OSError as error:
-        listener.close()
-        raise RuntimeError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
-    return listener
+    to inherit: nothing can take the port between choosing it and serving on it.
+
+    A port given is waited for while in use: a server just stopped on it may take a moment to
+    be gone (the processes of a killed group do not all end at once).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind(("127.0.0.1", port or 0))
+            listener.listen(128)
+            return listener
+        except OSError as error:
+            listener.close()
+            if error.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise RuntimeError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+        time.sleep(0.05)
 
 
 @dataclass
