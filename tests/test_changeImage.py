@@ -25,6 +25,7 @@ import changeImage
 from automation.madefrom import MANIFEST_NAME
 from demo.processes import PROJECT
 from demo.sample_drop import FRUITS, photo
+from tests.helpers import bomb_tiff
 
 
 def make_tiff(path: Path, mode: str = "RGBA", size: tuple[int, int] = (1200, 800), **save) -> Path:
@@ -38,20 +39,6 @@ def make_tiff(path: Path, mode: str = "RGBA", size: tuple[int, int] = (1200, 800
     elif mode != "RGBA":
         image = image.convert(mode)
     image.save(path, "TIFF", **save)
-    return path
-
-
-def bomb_tiff(path: Path, width: int, height: int) -> Path:
-    """A tiny file whose header declares a huge greyscale image (a decompression bomb)."""
-    entries = [
-        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
-        (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, 1),
-    ]
-    ifd = struct.pack("<H", len(entries)) + b"".join(
-        struct.pack("<HHII", tag, kind, count, value) for tag, kind, count, value in entries
-    ) + struct.pack("<I", 0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + 1) + b"\x00" + ifd)
     return path
 
 
