@@ -40,6 +40,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=bounded_int(1, 256), default=8, help="per worker (%(default)s)"
     )
+    parser.add_argument(
+        "--fd", type=int,
+        help="serve on this listening socket, inherited from the caller, not --host/--port",
+    )
+    migration = parser.add_mutually_exclusive_group()
+    migration.add_argument(
+        "--no-migrate", action="store_true",
+        help="the database is already migrated (a copy of one that --migrate-only made)",
+    )
+    migration.add_argument(
+        "--migrate-only", action="store_true", help="create or update the database, then exit"
+    )
     return parser.parse_args(argv)
 
 
@@ -66,13 +78,17 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "fruitstore.settings"
     # Set here so that every gunicorn worker has the same key.
     os.environ.setdefault("CATALOG_SECRET_KEY", secrets.token_urlsafe(50))
-    migrate()
+    if not args.no_migrate:
+        migrate()
+    if args.migrate_only:
+        return
 
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
+    bind = f"fd://{args.fd}" if args.fd is not None else f"{host}:{args.port}"
     command = [
         sys.executable, "-m", "gunicorn", "fruitstore.wsgi:application",
         "--chdir", str(HERE),
-        "--bind", f"{host}:{args.port}",
+        "--bind", bind,
         "--workers", str(args.workers),
         "--threads", str(args.threads),
         "--worker-class", "gthread",

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import itertools
 import signal
+import socket
 import sys
 import threading
 from datetime import datetime
@@ -50,6 +51,20 @@ def read_message(path: Path) -> EmailMessage:
     return message
 
 
+class InheritedSocketController(Controller):
+    """aiosmtpd's Controller serving on a socket already listening (given by whoever started
+    this process), rather than binding a port itself."""
+
+    def __init__(self, handler: Any, sock: socket.socket, **kwargs: Any) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._sock = sock
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock,
+                                       ssl=self.ssl_context)
+
+
 def start_sink(folder: Path, port: int, host: str = "127.0.0.1", **kwargs: Any) -> Controller:
     """Start a sink in a background thread; stop it with .stop()."""
     controller = Controller(MailSink(folder), hostname=host, port=port, **kwargs)
@@ -63,9 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="where to keep the .eml files")
     parser.add_argument("--host", default="127.0.0.1", help="address (default %(default)s)")
     parser.add_argument("--port", type=int, default=8025, help="port (default %(default)s)")
+    parser.add_argument("--fd", type=int,
+                        help="serve on this inherited listening socket instead of --host/--port")
     args = parser.parse_args(argv)
-    controller = start_sink(args.folder, args.port, args.host)
-    print(f"SMTP sink on {args.host}:{args.port}, keeping mail in {args.folder}", flush=True)
+    if args.fd is None:
+        controller = start_sink(args.folder, args.port, args.host)
+    else:
+        listener = socket.socket(fileno=args.fd)
+        controller = InheritedSocketController(MailSink(args.folder), listener)
+        controller.start()
+    print(f"SMTP sink on {controller.hostname}:{controller.port}, keeping mail in {args.folder}",
+          flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):

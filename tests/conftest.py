@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+import changeImage
 from demo.processes import Server, start_catalog, start_smtp_sink
 from demo.sample_drop import write_drop
 from demo.smtp_sink import MailSink
+from tests.health_helpers import Machine, feed
 from tests.helpers import CONTRACT_ENV, NotOursToTouch
 
 SMALL = (300, 200)  # photos small enough to keep the tests quick; the shape is the store's
@@ -29,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fail-on-skip", action="store_true",
         help="count a skipped test as failed: for CI, which installs everything they need",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tests first: under several workers (make test), the real cron daemon's wait
+    for the next minute goes on while the other tests run, instead of at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -76,6 +84,13 @@ def drop(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def converted(drop: Path) -> Path:
+    """The sample drop with its catalog JPEGs made."""
+    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
+    return drop
+
+
+@pytest.fixture
 def catalog(tmp_path: Path) -> Iterator[Server]:
     """The bundled catalog service, running on a free loopback port with its own database."""
     server = start_catalog(tmp_path / "catalog-service")
@@ -107,3 +122,17 @@ def mailbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox
     monkeypatch.setenv("SMTP_PORT", str(server.port))
     yield Mailbox(server.port, MailSink(tmp_path / "mail"))
     server.stop()
+
+
+@pytest.fixture
+def machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine]:
+    """A healthy machine whose readings the test sets (tests/health_helpers.py)."""
+    yield from feed(monkeypatch)
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait milliseconds instead of seconds, the catalog's and the mail's: the waits
+    are not what is tested. (A module takes it with pytest.mark.usefixtures.)"""
+    monkeypatch.setattr("automation.catalog.BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr("emails.BACKOFF_SECONDS", 0.01)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
+import json
 import os
 import pty
 import struct
@@ -23,6 +25,7 @@ import changeImage
 from automation.madefrom import MANIFEST_NAME
 from demo.processes import PROJECT
 from demo.sample_drop import FRUITS, photo
+from tests.helpers import bomb_tiff
 
 
 def make_tiff(path: Path, mode: str = "RGBA", size: tuple[int, int] = (1200, 800), **save) -> Path:
@@ -36,20 +39,6 @@ def make_tiff(path: Path, mode: str = "RGBA", size: tuple[int, int] = (1200, 800
     elif mode != "RGBA":
         image = image.convert(mode)
     image.save(path, "TIFF", **save)
-    return path
-
-
-def bomb_tiff(path: Path, width: int, height: int) -> Path:
-    """A tiny file whose header declares a huge greyscale image (a decompression bomb)."""
-    entries = [
-        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
-        (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, 1),
-    ]
-    ifd = struct.pack("<H", len(entries)) + b"".join(
-        struct.pack("<HHII", tag, kind, count, value) for tag, kind, count, value in entries
-    ) + struct.pack("<I", 0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + 1) + b"\x00" + ifd)
     return path
 
 
@@ -582,20 +571,28 @@ PROFILE_MODES = {"adobe-rgb": "RGB", "display-p3": "RGB", "adobe-rgb-debian": "R
 QUARTERS = [(150, 100), (450, 100), (150, 300), (450, 300)]  # their middles in the JPEG
 
 
-def patch_photo(path: Path, mode: str, profile: bytes | None = None) -> Image.Image:
-    """A 1200x800 TIFF of four flat colour patches, one in each quarter."""
+def patch_photo(path: Path, mode: str, profile: bytes | None = None,
+                colours: list | None = None) -> Image.Image:
+    """A 1200x800 TIFF of four flat colour patches (PATCHES[mode] unless given), one in each
+    quarter."""
     image = Image.new(mode, (1200, 800))
-    for (x, y), colour in zip(QUARTERS, PATCHES[mode], strict=True):
+    for (x, y), colour in zip(QUARTERS, colours or PATCHES[mode], strict=True):
         image.paste(colour, (2 * x - 300, 2 * y - 200, 2 * x + 300, 2 * y + 200))
     image.save(path, "TIFF", **({"icc_profile": profile} if profile else {}))
     return image
 
 
 def littlecms_srgb(image: Image.Image, profile: bytes) -> Image.Image:
-    """LittleCMS's own answer: the image converted to sRGB from the profile."""
+    """LittleCMS's own answer: the image converted to sRGB from the profile, the way the README
+    says (relative colorimetric with black point compensation, Photoshop's and GIMP's default).
+
+    Spelt out here rather than taken from changeImage: a test that asked the script for its
+    intent and flags would agree with any it had.
+    """
     return ImageCms.profileToProfile(
         image, ImageCms.ImageCmsProfile(io.BytesIO(profile)), ImageCms.createProfile("sRGB"),
-        renderingIntent=changeImage.INTENT, outputMode="RGB", flags=changeImage.CMS_FLAGS,
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB",
+        flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
     )
 
 
@@ -631,6 +628,33 @@ def test_adobe_rgb_red_shows_as_the_issue_says_srgb_needs(images: Path) -> None:
     patch_photo(images / "001.tiff", "RGB", PROFILES["adobe-rgb"]())
     assert convert(images) == 0
     assert near(quarters_of(images / "001.jpeg")[:1], [(231, 57, 57)], 3)
+
+
+# CMYK patches of Ghostscript's default_cmyk.icc (libgs-common 10.0.0, Debian 12), in sRGB as
+# LittleCMS 2 makes them with the relative colorimetric intent and black point compensation. The
+# other conversions, for what they would show instead: without black point compensation, a
+# rich black (60/40/40/100) turns grey (36, 38, 40) and black ink alone (55, 53, 53); the
+# perceptual intent gives (10, 18, 21) and (43, 41, 42); the absolute intent tints the paper
+# and dulls magenta to (207, 33, 121).
+DEFAULT_CMYK_SHA256 = "8472fa1493a024b800b67dee9424835ec0c41ab79490200ae8ec4a689fd1b9a9"
+CMYK_REFERENCE = {
+    (153, 102, 102, 255): (0, 0, 0),  # rich black
+    (0, 0, 0, 255): (35, 31, 32),  # black ink alone
+    (0, 255, 0, 0): (236, 0, 140),  # magenta
+    (0, 0, 0, 128): (147, 149, 152),  # half black
+}
+
+
+def test_cmyk_blacks_and_inks_come_out_as_the_reference_values(images: Path) -> None:
+    profile = debian_profile("ghostscript/default_cmyk.icc", "libgs-common")
+    digest = hashlib.sha256(profile).hexdigest()
+    assert digest == DEFAULT_CMYK_SHA256, (
+        f"default_cmyk.icc is not the one the reference values were made with ({digest}): "
+        "make them again with LittleCMS for the new profile")
+    patch_photo(images / "001.tiff", "CMYK", profile, list(CMYK_REFERENCE))
+    assert convert(images) == 0
+    converted = quarters_of(images / "001.jpeg")
+    assert near(converted, list(CMYK_REFERENCE.values()), 3), converted
 
 
 @pytest.mark.parametrize("mode", ["RGB", "CMYK", "L"])
@@ -760,12 +784,24 @@ def test_another_fit_keeps_the_jpeg_until_forced(images: Path, capsys) -> None:
     assert capsys.readouterr().out == "0 converted, 1 already up to date, 0 failed\n"
 
 
-def test_the_recipe_names_every_jpeg_setting() -> None:
-    for fit in changeImage.FITS:
-        recipe = changeImage.recipe(fit)
-        assert fit in recipe
-        for key, value in changeImage.JPEG_SETTINGS.items():
-            assert f"{key} {value}" in recipe
+def test_the_jpeg_is_made_with_the_settings_its_recipe_names(images: Path) -> None:
+    """Quality 85, 4:2:0, baseline, optimised Huffman tables (the README's settings; spelt out
+    here, not taken from changeImage): the JPEG holds exactly the bytes these settings give
+    the picture, and the recipe noted with it names each, so that a change to one would be
+    noticed in every drop converted before."""
+    patch_photo(images / "001.tiff", "RGB", PROFILES["adobe-rgb"]())
+    assert convert(images) == 0
+    with Image.open(images / "001.tiff") as tiff:
+        picture, _ = changeImage.render(tiff, "pad")
+    expected = io.BytesIO()
+    picture.save(expected, "JPEG", quality=85, subsampling="4:2:0", progressive=False,
+                 optimize=True)
+    assert (images / "001.jpeg").read_bytes() == expected.getvalue()
+    recipe = json.loads((images / MANIFEST_NAME).read_text())["001.jpeg"]["recipe"]
+    for setting in ("600x400", "relative colorimetric", "black point compensation",
+                    "quality 85", "subsampling 4:2:0", "progressive False", "optimize True",
+                    "no metadata", "pad"):
+        assert setting in recipe
 
 
 # -- The summary after the notes are lost ----------------------------------------------------

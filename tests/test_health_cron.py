@@ -1,27 +1,21 @@
 """The flags, declared once, and the crontab entry built from them; the crontab edits, and a
 real cron daemon.
 
-The crontab tests edit the real crontab of root, one test at a time on this machine, and
-restore it whatever happens.
+The crontab tests edit root's crontab and run a cron daemon in a mount namespace of their own,
+where the crontabs are empty and private: the machine's own crontabs are never read or touched.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
-import psutil
 import pytest
 
 import health_check
@@ -29,7 +23,7 @@ from automation import settings
 from automation.health.cron import CRON_TAG, cron_command, cron_line, with_entry, without_entry
 from automation.health.flags import FLAGS, Cron, duration
 from automation.health.texts import BODY
-from demo.processes import start_smtp_sink
+from demo.processes import PROJECT, start_smtp_sink
 from demo.smtp_sink import read_message
 from tests.health_helpers import NEVER
 from tests.helpers import run_script
@@ -153,132 +147,122 @@ def test_without_entry(before: str, after: str) -> None:
     assert without_entry(before) == after
 
 
-# The real crontab, and a real cron daemon.
+# The real crontab, and a real cron daemon, in a namespace of the test's own.
 
-CRONTAB_TESTS_LOCK = Path(tempfile.gettempdir()) / "fruit-catalog-crontab-tests.lock"
+# Run in a new mount namespace: empty, private cron spool, /etc/crontab, /etc/cron.d and /run
+# (where a cron daemon of the machine keeps its pid file), then wait there to be entered.
+OWN_CRON = r"""
+spool=/var/spool/cron/crontabs
+mount -t tmpfs -o mode=1730 own-crontabs "$spool" || exit 125
+chgrp crontab "$spool" 2>/dev/null
+mount -t tmpfs -o mode=755 own-cron.d /etc/cron.d || exit 125
+mount --bind "$1" /etc/crontab || exit 125
+mount -t tmpfs -o mode=755 own-run /run || exit 125
+echo ready
+exec sleep infinity
+"""
 
 
-def crontab_now() -> tuple[int, str]:
-    """The exit code and output of `crontab -l`."""
-    done = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
-    return done.returncode, done.stdout
+def needs(program: str, package: str) -> str:
+    """The path of a program, or skip."""
+    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.skip(f"needs the {program} program (Debian: apt-get install {package})")
+    return path
 
 
 @pytest.fixture
-def real_crontab() -> Iterator[tuple[int, str]]:
-    """root's own crontab, edited by one test at a time on this machine, restored afterwards."""
-    if shutil.which("crontab") is None:
-        pytest.skip("needs the crontab program (Debian: apt-get install cron)")
+def own_crontabs(tmp_path: Path) -> Iterator[tuple[str, ...]]:
+    """A mount namespace of the test's own whose crontabs are empty: the words that run a
+    command in it (crontab edits there never reach the machine's)."""
+    needs("crontab", "cron")
     if os.geteuid() != 0:
-        pytest.skip("needs root: it edits the crontab of the user running the tests")
-    with CRONTAB_TESTS_LOCK.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run on this machine waits its turn
-        code, content = crontab_now()
-        if code != 0 and content:
-            pytest.skip(f"crontab -l fails: {content.strip()}")
-        try:
-            yield code, content
-        finally:
-            if code == 0:
-                subprocess.run(["crontab", "-"], input=content, text=True, check=True)
-            else:
-                subprocess.run(["crontab", "-r"], capture_output=True, check=False)
-            assert crontab_now() == (code, content)
+        pytest.skip("needs root: it edits root's crontab and runs a cron daemon")
+    empty = tmp_path / "crontab"
+    empty.touch(mode=0o644)
+    holder = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", OWN_CRON, "own-cron",
+         str(empty)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        if holder.stdout.readline() != "ready\n":
+            holder.wait()
+            pytest.skip(f"needs a mount namespace of its own: {holder.stderr.read().strip()}")
+        # Entering a mount namespace goes to its root folder: back to the project's.
+        yield ("nsenter", f"--target={holder.pid}", "--mount", f"--wd={PROJECT}", "--")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def crontab_in(namespace: tuple[str, ...], *args: str, text: str | None = None) -> tuple[int, str]:
+    """crontab ARGS in the namespace: its exit code and output."""
+    done = subprocess.run([*namespace, "crontab", *args], input=text, capture_output=True,
+                          text=True, check=False)
+    return done.returncode, done.stdout
 
 
 def test_install_twice_and_uninstall_keep_the_other_entries(
-    tmp_path: Path, real_crontab: tuple[int, str]
+    tmp_path: Path, own_crontabs: tuple[str, ...]
 ) -> None:
     others = "# someone else's\n0 3 * * 0 /bin/true\n"
-    subprocess.run(["crontab", "-"], input=others, text=True, check=True)
+    assert crontab_in(own_crontabs, "-", text=others)[0] == 0
     flags = ("--install-cron", "--state-file", str(tmp_path / "state.json"))
-    first = run_script("health_check.py", *flags, "--memory-min-mb", "10000000")
-    again = run_script("health_check.py", *flags, "--memory-min-mb", "10000000")
-    assert (first.returncode, again.returncode) == (0, 0)
+    first = run_script("health_check.py", *flags, "--memory-min-mb", "10000000",
+                       wrapper=own_crontabs)
+    again = run_script("health_check.py", *flags, "--memory-min-mb", "10000000",
+                       wrapper=own_crontabs)
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr
     assert first.stdout.startswith("added in the crontab:")
     assert again.stdout.startswith("already in the crontab:")
-    _, content = crontab_now()
+    _, content = crontab_in(own_crontabs, "-l")
     ours = [line for line in content.splitlines() if line.endswith(CRON_TAG)]
     assert content.startswith(others)
     assert len(ours) == 1
     assert ours[0].startswith("* * * * * ")
     assert "--memory-min-mb 10000000" in ours[0]
 
-    gone = run_script("health_check.py", "--uninstall-cron")
-    assert (gone.returncode, crontab_now()) == (0, (0, others))
-    assert "nothing to remove" in run_script("health_check.py", "--uninstall-cron").stdout
-
-
-def cron_program() -> str:
-    """The cron daemon's program, or skip."""
-    program = shutil.which("cron") or shutil.which("cron", path="/usr/sbin:/sbin")
-    if program is None:
-        pytest.skip("needs the cron daemon (Debian: apt-get install cron)")
-    return program
-
-
-def cron_daemons() -> set[int]:
-    """The ids of the cron daemons running now."""
-    return {process.pid for process in psutil.process_iter(["name", "status"])
-            if process.info["name"] == "cron" and process.info["status"] != psutil.STATUS_ZOMBIE}
-
-
-@contextlib.contextmanager
-def cron_running(program: str) -> Iterator[None]:
-    """A running cron daemon: started here (and stopped after) when none runs yet.
-
-    Call it after changing the crontab: cron notices a change by the spool's mtime, in whole
-    seconds, so a change in the very second it loaded the crontabs would go unseen.
-    """
-    if cron_daemons():
-        yield
-        return
-    subprocess.run([program], check=True)  # Debian's cron forks and runs in the background
-    deadline = time.monotonic() + 10
-    while not cron_daemons() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    started = cron_daemons()
-    assert started, "cron did not start"
-    try:
-        yield
-    finally:
-        for pid in started:
-            os.kill(pid, signal.SIGTERM)
-
-
-def clear_of_the_minute() -> None:
-    """Wait out the first seconds of a minute, when a running cron reloads changed crontabs."""
-    while datetime.now().second < 2:
-        time.sleep(0.2)
+    gone = run_script("health_check.py", "--uninstall-cron", wrapper=own_crontabs)
+    assert (gone.returncode, crontab_in(own_crontabs, "-l")) == (0, (0, others))
+    again = run_script("health_check.py", "--uninstall-cron", wrapper=own_crontabs)
+    assert "nothing to remove" in again.stdout
 
 
 @pytest.mark.slow
 def test_the_installed_entry_alerts_from_a_real_cron(
-    tmp_path: Path, real_crontab: tuple[int, str]
+    tmp_path: Path, own_crontabs: tuple[str, ...]
 ) -> None:
     """Installed with a forced failing threshold, cron runs it within a minute; the alert
     arrives in a separate SMTP sink process, and the metrics file is written beside;
     uninstalling leaves the crontab as it was."""
-    program = cron_program()
+    cron = needs("cron", "cron")
     mail = tmp_path / "mail"
     metrics = tmp_path / "textfile" / "fruit_health.prom"
     metrics.parent.mkdir()
     sink = start_smtp_sink(mail)
+    daemon = None
     try:
-        clear_of_the_minute()
         installed = run_script(
             "health_check.py", "--install-cron", "--state-file", str(tmp_path / "state.json"),
             "--smtp-host", "127.0.0.1", "--smtp-port", str(sink.port), *NEVER,
             "--memory-min-mb", "10000000", "--metrics-file", str(metrics),
+            wrapper=own_crontabs,
         )
         assert installed.returncode == 0, installed.stderr
-        with cron_running(program):
-            deadline = time.monotonic() + 75
-            while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
-                time.sleep(1)
-        removed = run_script("health_check.py", "--uninstall-cron")
+        # Started after the crontab is written, it reads it at once and runs it at the next
+        # minute (in the foreground, so that it is this test's to stop).
+        daemon = subprocess.Popen([*own_crontabs, cron, "-f"], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 75
+        while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        removed = run_script("health_check.py", "--uninstall-cron", wrapper=own_crontabs)
         received = sorted(mail.glob("*.eml"))
     finally:
+        if daemon is not None:
+            daemon.kill()
+            daemon.wait()
         sink.stop()
     assert received, f"no alert within 75 s; the job's log: {tmp_path / 'health.log'}"
     alert = read_message(received[0])
@@ -286,4 +270,4 @@ def test_the_installed_entry_alerts_from_a_real_cron(
     assert alert.get_content().strip() == BODY
     assert 'fruit_health_check_ok{check="memory"} 0' in metrics.read_text().splitlines()
     assert removed.returncode == 0
-    assert crontab_now() == real_crontab
+    assert crontab_in(own_crontabs, "-l")[0] != 0  # no crontab, as before

@@ -25,6 +25,8 @@ ALLOWED_HOSTS = [
 # Writes need "Authorization: Token <CATALOG_TOKEN>" when this is set; empty means open.
 CATALOG_TOKEN = os.environ.get("CATALOG_TOKEN", "")
 CATALOG_MAX_UPLOAD_BYTES = int(os.environ.get("CATALOG_MAX_UPLOAD_BYTES") or 10 * 1024 * 1024)
+# One line per request (method, path, status), written before the answer is sent.
+CATALOG_REQUEST_JOURNAL = DATA_DIR / "requests.log"
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "fruitstore.middleware.RequestJournal",
     "django.middleware.security.SecurityMiddleware",
     "fruitstore.middleware.StoreCommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
