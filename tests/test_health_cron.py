@@ -27,6 +27,7 @@ import pytest
 import health_check
 from automation import settings
 from automation.health.cron import CRON_TAG, cron_command, cron_line, with_entry, without_entry
+from automation.health import flags
 from automation.health.flags import FLAGS, Cron, duration
 from automation.health.texts import BODY
 from demo.processes import start_smtp_sink
@@ -74,10 +75,19 @@ def test_the_cron_line_runs_every_minute_with_absolute_paths(
 
 # Every flag declared once, and the cron line built from the declarations.
 
-EXAMPLES = {  # a value other than the default, by the flag's type
+EXAMPLES = {  # a value other than the default, by the check of the flag's value
     settings.percent: "42.5", settings.positive_float: "7.25", settings.non_negative_float: "9",
     settings.positive_int: "3", duration: "2h", None: "/srv/some where",
+    flags.seconds: "7.25", flags.minutes: "7.25", flags.minutes_or_never: "9",
+    flags.megabytes: "9", flags.load: "7.25", settings.port: "2525",
+    settings.host_name: "mail.example.com", settings.email_address: "ops@example.com",
+    settings.smtp_user: "ops", settings.smtp_security: "ssl",
 }
+
+
+def check_of(flag):
+    """What a flag's value goes through: its own type, or its setting's check."""
+    return flag.type or (flag.setting.check if flag.setting else None)
 
 
 def example(flag) -> list[str]:
@@ -86,7 +96,7 @@ def example(flag) -> list[str]:
         return [flag.name]
     if flag.choices:
         return [flag.name, flag.choices[-1]]
-    return [flag.name, EXAMPLES[flag.type]]
+    return [flag.name, EXAMPLES[check_of(flag)]]
 
 
 def test_the_parser_has_exactly_the_declared_flags() -> None:
