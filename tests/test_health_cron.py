@@ -26,8 +26,8 @@ import pytest
 
 import health_check
 from automation import settings
-from automation.health.cron import CRON_TAG, cron_command, cron_line, with_entry, without_entry
 from automation.health import flags
+from automation.health.cron import CRON_TAG, cron_command, cron_line, with_entry, without_entry
 from automation.health.flags import FLAGS, Cron, duration
 from automation.health.texts import BODY
 from demo.processes import start_smtp_sink
