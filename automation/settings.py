@@ -380,9 +380,9 @@ def smtp_password() -> str | None:
     redact.register(password)
     if not password:
         return None
-    if not password.isascii() or "\0" in password:
-        raise SettingError(f"{SMTP_PASSWORD_ENV} holds a character outside ASCII (or a NUL), "
-                           "which SMTP's login cannot carry (the password is not shown)")
+    if not password.isascii():
+        raise SettingError(f"{SMTP_PASSWORD_ENV} holds a character outside ASCII, which SMTP's "
+                           "login cannot carry (the password is not shown)")
     return password
 
 

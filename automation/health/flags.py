@@ -278,7 +278,7 @@ def load_env_file(path: Path) -> None:
             continue
         name, equals, value = line.removeprefix("export ").partition("=")
         name, value = name.strip(), value.strip()
-        if not equals or not name.isidentifier():
+        if not equals or not name.isidentifier() or "\0" in line:  # no NUL in an environment
             raise AutomationError(f"{path}:{line_number}: not a NAME=value line")
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
