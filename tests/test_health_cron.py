@@ -26,6 +26,7 @@ import pytest
 
 import health_check
 from automation import settings
+from automation.errors import AutomationError
 from automation.health import flags
 from automation.health.cron import CRON_TAG, cron_command, cron_line, with_entry, without_entry
 from automation.health.flags import FLAGS, Cron, duration
@@ -71,6 +72,21 @@ def test_the_cron_line_runs_every_minute_with_absolute_paths(
                      f"--log-file {tmp_path / 'health.log'}"):
         assert expected in options
     assert "--disk-path" not in command  # a default is left out
+
+
+def test_a_cron_line_that_would_show_a_password_is_refused(tmp_path: Path) -> None:
+    """The crontab is readable by whoever reads the user's files: a password in --url stays
+    out of it, and the entry with it."""
+    with pytest.raises(AutomationError, match="would show a secret") as refused:
+        cron_line(cron_args("--state-file", str(tmp_path / "s.json"),
+                            "--url", "http://ops:Cat-Pa55-7c1e@127.0.0.1:8000/"), SCRIPT)
+    assert "Cat-Pa55-7c1e" not in str(refused.value)
+
+
+def test_a_url_that_cannot_be_used_is_refused_at_install(tmp_path: Path) -> None:
+    with pytest.raises(AutomationError, match=r"--url: not a URL like http://host/: 'http://\[::1'"):
+        cron_line(cron_args("--state-file", str(tmp_path / "s.json"), "--url", "http://[::1"),
+                  SCRIPT)
 
 
 # Every flag declared once, and the cron line built from the declarations.
