@@ -22,6 +22,7 @@ import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageChops, ImageCms
 
@@ -37,7 +38,14 @@ from automation.batch import (
     tell,
 )
 from automation.cli import add_verbosity_flags, guarded, setup_logging
-from automation.drop import TIFF_SUFFIXES, Drop, check_inside, files_with_suffix, jpeg_name
+from automation.drop import (
+    TIFF_SUFFIXES,
+    Drop,
+    check_inside,
+    files_with_suffix,
+    jpeg_name,
+    open_regular,
+)
 from automation.errors import AutomationError, ItemError
 from automation.madefrom import FileState, Made, MadeFrom, tell_kept
 from automation.madefrom import summary as made_summary
@@ -149,13 +157,36 @@ def as_reducible(image: Image.Image) -> Image.Image:
     """The image in a mode that box averaging handles: L, LA, RGB, RGBA, CMYK (or La, RGBa)."""
     if image.mode in ("L", "LA", "RGB", "RGBA", "CMYK", "La", "RGBa"):
         return image
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
         return image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    if image.mode in ("I", "F"):
+        return eight_bit(image)
     if image.mode == "1":
         return image.convert("L")
     if image.mode == "PA" or "transparency" in image.info:
         return image.convert("RGBA")
     return image.convert("RGB")
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """A 32-bit photo (whole numbers, I, or floating point, F) in 8 bits, scaled from its real
+    range: a float one from 0-1 when its values lie within; any other from 0 (or its lowest
+    value, when below) to its highest. Read as 16-bit, such values would all be near black.
+    ItemError when some values are not numbers (NaN, infinity)."""
+    low, high = image.getextrema()
+    finite = math.isfinite(low) and math.isfinite(high)
+    # A NaN is in no bin of the histogram: fewer counted than there are pixels.
+    if not finite or sum(image.histogram(extrema=(low, max(high, low + 1)))) < (
+            image.width * image.height):
+        raise ItemError("some of its pixel values are not numbers (NaN or infinity): "
+                        "not converted")
+    if image.mode == "F" and low >= 0 and high <= 1:
+        low, high = 0.0, 1.0
+    low = min(low, 0)
+    if high <= low:
+        return Image.new("L", image.size, 0)
+    factor = WHITE / (high - low)
+    return image.convert("F").point(lambda value: value * factor - low * factor).convert("L")
 
 
 def block_averages(image: Image.Image, factor: int, box: tuple[int, int, int, int]
@@ -302,14 +333,11 @@ def render(image: Image.Image, fit: str) -> tuple[Image.Image, str]:
     return frame, note
 
 
-def open_tiff(path: Path, max_pixels: int) -> Image.Image:
-    """Open a TIFF lazily, refusing what is not one and what declares too many pixels."""
+def open_tiff(file: BinaryIO, max_pixels: int) -> Image.Image:
+    """Open a TIFF lazily from an open file, refusing what is not one and what declares too
+    many pixels."""
     try:
-        image = Image.open(path, formats=["TIFF"])
-    except FileNotFoundError:
-        raise ItemError("cannot read it: no such file (a broken link?)") from None
-    except PermissionError:
-        raise ItemError("cannot read it: permission denied") from None
+        image = Image.open(file, formats=["TIFF"])
     except DECODE_ERRORS:
         raise ItemError("not a TIFF image (Pillow cannot identify it)") from None
     pixels = image.width * image.height
@@ -339,7 +367,8 @@ def convert(task: Task) -> Outcome:
     try:
         target = target_for(task.source, task.output)
         check_inside(task.source, task.source.parent)
-        with open_tiff(task.source, task.max_pixels) as image:
+        # open_regular: a FIFO, a device or a socket named *.tiff is named, never opened
+        with open_regular(task.source) as file, open_tiff(file, task.max_pixels) as image:
             pages = getattr(image, "n_frames", 1)
             try:
                 image.load()  # Pillow turns a TIFF upright as it loads it (EXIF orientation)
@@ -398,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             raise AutomationError(f"{output}: cannot create it: {error.strerror}") from None
         tasks = [
             Task(tiff, output, display_name(tiff, drop.root), args.max_pixels, args.fit)
-            for tiff in files_with_suffix(images, TIFF_SUFFIXES)
+            for tiff in files_with_suffix(images, TIFF_SUFFIXES, special=True)
         ]
         made_from = MadeFrom(output)
         sources = {task.source: source_state(task.source) for task in tasks}

@@ -46,17 +46,18 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls) -> SmtpSettings:
-        """The settings of the environment (SMTP_HOST, SMTP_PORT, ...), defaults elsewhere."""
-        port = settings.SMTP_PORT.value()
-        if not port.isdigit():
-            raise MailError(f"SMTP_PORT is not a port number: {port!r}")
-        return cls(
-            host=settings.SMTP_HOST.value(),
-            port=int(port),
-            security=settings.SMTP_SECURITY.value(),
-            user=settings.SMTP_USER.value(),
-            ca_file=settings.SMTP_CA_FILE.value(),
-        )
+        """The settings of the environment (SMTP_HOST, SMTP_PORT, ...), defaults elsewhere;
+        MailError naming the one that cannot be used."""
+        try:
+            return cls(
+                host=settings.SMTP_HOST.checked(),
+                port=settings.SMTP_PORT.checked(),
+                security=settings.SMTP_SECURITY.checked(),
+                user=settings.SMTP_USER.checked(),
+                ca_file=settings.SMTP_CA_FILE.value(),
+            )
+        except settings.SettingError as error:
+            raise MailError(str(error)) from None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SmtpSettings:
@@ -66,6 +67,29 @@ class SmtpSettings:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port} ({self.security})"
+
+    def password(self) -> str | None:
+        """SMTP_PASSWORD when a login is asked for; MailError naming the setting that cannot be
+        used, for settings made in code (a command line's were checked as it was read)."""
+        values = ((settings.SMTP_HOST, settings.host_name, self.host),
+                  (settings.SMTP_PORT, settings.port, str(self.port)),
+                  (settings.SMTP_SECURITY, settings.smtp_security, self.security),
+                  (settings.SMTP_USER, settings.smtp_user, self.user))
+        for setting, check, value in values:
+            try:
+                check(value)
+            except argparse.ArgumentTypeError as error:
+                raise MailError(f"{setting.env}: {error}") from None
+        if not self.user:
+            return None
+        try:
+            password = settings.smtp_password()
+        except settings.SettingError as error:
+            raise MailError(str(error)) from None
+        if not password:
+            raise MailError(f"SMTP_USER is {self.user!r} but SMTP_PASSWORD is not in the "
+                            "environment")
+        return password
 
 
 def _checked_header(name: str, value: str) -> str:
@@ -117,7 +141,7 @@ def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
     return context
 
 
-def _connect(smtp: SmtpSettings, timeout: float) -> smtplib.SMTP:
+def _connect(smtp: SmtpSettings, timeout: float, password: str | None) -> smtplib.SMTP:
     """An open, secured and logged-in SMTP connection."""
     if smtp.security == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -129,7 +153,7 @@ def _connect(smtp: SmtpSettings, timeout: float) -> smtplib.SMTP:
         if smtp.security == "starttls":
             client.starttls(context=_tls_context(smtp))
         if smtp.user:
-            client.login(smtp.user, settings.secret(settings.SMTP_PASSWORD_ENV) or "")
+            client.login(smtp.user, password or "")
     except BaseException:
         client.close()
         raise
@@ -183,11 +207,10 @@ def send_email(
 ) -> None:
     """Send a message; retry a passing failure with backoff, then raise MailError."""
     smtp = smtp or SmtpSettings.from_env()
-    if smtp.user and not settings.secret(settings.SMTP_PASSWORD_ENV):
-        raise MailError(f"SMTP_USER is {smtp.user!r} but SMTP_PASSWORD is not in the environment")
+    password = smtp.password()
     for attempt in range(1, attempts + 1):
         try:
-            client = _connect(smtp, timeout)
+            client = _connect(smtp, timeout, password)
             try:
                 client.send_message(message)
             finally:
@@ -197,6 +220,8 @@ def send_email(
         except smtplib.SMTPAuthenticationError as error:
             raise MailError(f"{smtp}: the login of {smtp.user!r} was refused: "
                             f"{_describe(error)}") from None
+        except UnicodeError as error:  # a host or an address the checks above let through
+            raise MailError(f"cannot send mail through {smtp}: {_describe(error)}") from None
         except (OSError, smtplib.SMTPException) as error:
             if not _is_transient(error) or attempt == attempts:
                 tries = f" after {attempt} tries" if attempt > 1 else ""

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from automation import cli
+from automation import cli, redact
 from automation.cli import guarded, setup_logging
 from automation.errors import AutomationError
 from automation.health import cron, nagios, pipeline
@@ -76,7 +76,7 @@ def as_plugin(work: Callable[[], int]) -> int:
     except Exception as error:  # a bug: the monitor still gets its line, stderr the traceback
         log.exception("a bug stopped the check")
         line, code = nagios.unknown(f"internal error: {type(error).__name__}: {error}")
-    print(line)
+    print(redact.redact(line))
     return code
 
 
@@ -85,10 +85,10 @@ def bad_flags(error: BadFlags, plugin: bool) -> int:
     plugin, the UNKNOWN line and exit 3)."""
     if plugin:
         line, code = nagios.unknown(f"bad flags: {error}")
-        print(line)
+        print(redact.redact(line))
         return code
     parser().print_usage(sys.stderr)
-    print(f"{SCRIPT.name}: error: {error}", file=sys.stderr)
+    print(f"{SCRIPT.name}: error: {redact.redact(str(error))}", file=sys.stderr)
     return cli.CANNOT_RUN
 
 

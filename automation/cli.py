@@ -7,8 +7,9 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from automation import redact, settings
 from automation.errors import AutomationError
 
 OK = 0
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 _HANDLER_NAME = "automation-stderr"
 _FILE_HANDLER_NAME = "automation-log-file"
+REDACT = redact.RedactFilter()
 
 
 def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +44,11 @@ def setup_logging(
     """Send diagnostics to stderr, one line each, prefixed with the script's name.
 
     With log_file, they also go there with the time: warnings and errors always (even with
-    --quiet, which is how cron runs), everything with -v.
+    --quiet, which is how cron runs), everything with -v. Every handler removes the secrets in
+    force (automation.redact) from each line, exception and traceback it writes; so does the
+    hook that reports an uncaught exception.
     """
+    settings.register_secrets()
     if quiet:
         level = logging.ERROR
     else:
@@ -56,6 +61,7 @@ def setup_logging(
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{prog}: %(levelname)s: %(message)s"))
     handler.set_name(_HANDLER_NAME)
+    handler.addFilter(REDACT)
     handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(level)
@@ -64,7 +70,8 @@ def setup_logging(
         try:
             path = Path(log_file).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
-            to_file = logging.FileHandler(path, encoding="utf-8")
+            # backslashreplace: a file name that is not UTF-8 is still logged, not a traceback
+            to_file = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
         except OSError as error:
             log.error("%s: cannot open the log file: %s", log_file, error.strerror)
         else:
@@ -72,11 +79,21 @@ def setup_logging(
                 logging.Formatter(f"%(asctime)s {prog}: %(levelname)s: %(message)s")
             )
             to_file.set_name(_FILE_HANDLER_NAME)
+            to_file.addFilter(REDACT)
             to_file.setLevel(file_level)
             root.addHandler(to_file)
             root.setLevel(min(level, file_level))
     # urllib3 logs every retry at WARNING with a repr of the exception: ours say it better.
     logging.getLogger("urllib3").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
+    sys.excepthook = report_uncaught
+
+
+def report_uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    """Report a bug's traceback through logging, so that it shows no secret either."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    logging.getLogger().critical("a bug stopped the run", exc_info=(kind, error, trace))
 
 
 def guarded(run: Callable[[], int]) -> int:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from automation.drop import open_regular
 from automation.errors import ItemError
 
 MAX_FILE_BYTES = 1_000_000
@@ -19,6 +20,9 @@ _WEIGHT = re.compile(
         \s*(?P<unit>[^\W\d_].*)?$""",
     re.VERBOSE,
 )
+# What follows the digits of a number not written plainly: the exponent of 1e9 or 1.5E+3, the
+# x of 0x1F4 (the weight's pattern takes such a rest for its unit).
+_NOT_PLAIN = re.compile(r"[eE][-+]?[0-9]|[xX][0-9a-fA-F]")
 _POUNDS = {"lb", "lbs", "lb.", "lbs.", "pound", "pounds"}
 
 
@@ -50,6 +54,9 @@ def parse_weight(text: str) -> int:
     if not match:
         raise DescriptionError(f"weight {text.strip()!r} is not a number of lbs, like '500 lbs'")
     unit = (match["unit"] or "").strip()
+    if _NOT_PLAIN.match(unit):
+        raise DescriptionError(f"weight {text.strip()!r} is not a plain whole number of lbs "
+                               "(no exponent, no hexadecimal): write it as '500 lbs'")
     if not unit:
         raise DescriptionError(f"weight {text.strip()!r} has no unit: write it as '500 lbs'")
     if unit.lower() not in _POUNDS:
@@ -103,8 +110,10 @@ def decode(data: bytes) -> str:
 def read_bytes(path: Path) -> bytes:
     """The bytes of a description file, refusing one too large to be a description."""
     try:
-        with path.open("rb") as file:
+        with open_regular(path) as file:  # a FIFO would hold the read for ever
             data = file.read(MAX_FILE_BYTES + 1)
+    except ItemError as error:
+        raise DescriptionError(str(error)) from None
     except OSError as error:
         raise DescriptionError(f"cannot read it: {error.strerror or error}") from None
     if len(data) > MAX_FILE_BYTES:

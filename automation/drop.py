@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from automation.errors import AutomationError, ItemError
 
@@ -59,9 +61,10 @@ def natural_order(path: Path) -> tuple[str, str]:
     return padded, path.name
 
 
-def files_with_suffix(folder: Path, suffixes: set[str]) -> list[Path]:
+def files_with_suffix(folder: Path, suffixes: set[str], special: bool = False) -> list[Path]:
     """The visible files of folder whose suffix, in any case, is one of suffixes, in the drop's
-    order (natural_order)."""
+    order (natural_order). With special, also what has such a name but is not a file (a FIFO,
+    a device, a socket), so that it is named and refused rather than passed over in silence."""
     try:
         entries = list(folder.iterdir())
     except OSError as error:
@@ -72,7 +75,8 @@ def files_with_suffix(folder: Path, suffixes: set[str]) -> list[Path]:
             for path in entries
             if path.suffix.lower() in suffixes
             and not path.name.startswith(".")
-            and (path.is_file() or path.is_symlink())  # a dangling link is reported, not hidden
+            and (path.is_file() or path.is_symlink()  # a dangling link is reported, not hidden
+                 or (special and is_special(path)))
         ),
         key=natural_order,
     )
@@ -96,3 +100,53 @@ def check_inside(path: Path, folder: Path) -> None:
     target = path.resolve()
     if not target.is_relative_to(folder.resolve()):
         raise ItemError(f"is a link to {target}, outside the drop: not read")
+
+
+KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def is_special(path: Path) -> bool:
+    """Whether path is neither a file, a folder nor a link: a FIFO, a device, a socket."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
+def not_a_file(path: Path, mode: int) -> ItemError:
+    """The failure of an entry that is not a regular file, naming what it is."""
+    kind = KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    link = "a link to " if path.is_symlink() else ""
+    return ItemError(f"is {link}{kind}, not a file: not read")
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a file of the drop for reading; ItemError, naming what it is, when it is not a
+    regular file (or a link to one). Reading a FIFO would wait for a writer for ever, and
+    opening a device may do something to it: neither is opened."""
+    try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise not_a_file(path, mode)
+        # O_NONBLOCK: a FIFO put there since the stat() above does not hold the open.
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ItemError("cannot read it: no such file (a broken link?)") from None
+    except OSError as error:
+        raise ItemError(f"cannot read it: {(error.strerror or str(error)).lower()}") from None
+    try:
+        mode = os.fstat(handle).st_mode
+        if not stat.S_ISREG(mode):
+            raise not_a_file(path, mode)
+        os.set_blocking(handle, True)
+        return os.fdopen(handle, "rb")
+    except BaseException:
+        os.close(handle)
+        raise

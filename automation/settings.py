@@ -1,36 +1,238 @@
-"""Every setting, declared once: its environment variable, its flag and its default."""
+"""Every setting, declared once: its environment variable, its flag, its default, and the check
+of its value where it is read.
+
+A value that cannot be used (a host name with a label over 63 characters, a URL that is not
+one, a port over 65535, a duration over a year, an address with a line break, a credential
+that SMTP or an HTTP header cannot carry) is refused in one line naming the setting: argparse's
+error for a flag or a default from the environment (exit 2), SettingError elsewhere. A secret is
+never shown in that line, and each one is registered with automation.redact as it is read.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from automation import redact
+from automation.errors import AutomationError
+
+YEAR_SECONDS = 365 * 24 * 3600
+MAX_RETRIES = 100
+MAX_JOBS = 256
+
+# C0 and C1 control characters (a line end, a tab, an escape), and the spaces among them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+SMTP_SECURITIES = ("none", "starttls", "ssl")
+
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+
+
+def _shown(value: float) -> str:
+    """A bound as people write it: 0, 2.5, 31536000 (never 3.1536e+07)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def number_type(
+    convert: Callable[[str], Any], low: float, high: float | None = None, above: bool = False
+) -> Callable[[str], Any]:
+    """An argparse type: a finite number (int or float) from low, or above it, up to high."""
+    what = "a whole number" if convert is int else "a number"
+    rule = f"above {_shown(low)}" if above else f"{_shown(low)} or more"
+    if high is not None:
+        rule = f"{rule} and at most {_shown(high)}" if above else \
+            f"from {_shown(low)} to {_shown(high)}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        too_high = high is not None and value > high
+        if not math.isfinite(value) or value < low or (above and value == low) or too_high:
+            raise argparse.ArgumentTypeError(f"must be {rule}: {text.strip()!r}")
+        return value
+
+    return parse
+
+
+positive_int = number_type(int, 1)
+non_negative_int = number_type(int, 0)
+positive_float = number_type(float, 0, above=True)
+non_negative_float = number_type(float, 0)
+percent = number_type(float, 0, 100)
+port = number_type(int, 1, 65535)
+retries = number_type(int, 0, MAX_RETRIES)
+job_count = number_type(int, 1, MAX_JOBS)
+seconds = number_type(float, 0, YEAR_SECONDS, above=True)  # a timeout, an interval
+
+
+def host_problem(host: str) -> str | None:
+    """Why a text is not a host name (letters, digits, '-', non-ASCII ones as IDNA encodes them;
+    each label 1 to 63 characters, 253 in all) nor an IP address; None when it is one."""
+    if not host:
+        return "it is empty"
+    if _SPACE_OR_CONTROL.search(host):
+        return "it holds a space or a control character"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    try:
+        encoded = host.removesuffix(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        return ("a part between dots is empty, longer than 63 characters, or holds a character "
+                "no host name has")
+    if len(encoded) > 253:
+        return "it is over 253 characters"
+    if not all(_LABEL.fullmatch(label) for label in encoded.split(".")):
+        return "letters, digits, '-' and '.' only"
+    return None
+
+
+def host_name(text: str) -> str:
+    """An argparse type: a host name or an IP address, as the resolver takes it."""
+    host = text.strip()
+    problem = host_problem(host)
+    if problem:
+        raise argparse.ArgumentTypeError(f"not a host name: {host!r} ({problem})")
+    return host
+
+
+def catalog_url(text: str) -> str:
+    """An argparse type: the catalog's base URL, http:// or https:// and a host; its password,
+    if any, is registered as a secret and never shown (the URL is shown as ***:***@host)."""
+    url = text.strip()
+    redact.register_url(url)
+    shown = redact.mask_url(url)
+    if not url:
+        raise argparse.ArgumentTypeError("is empty: give the catalog's URL, like http://localhost")
+    if _SPACE_OR_CONTROL.search(url):
+        raise argparse.ArgumentTypeError(
+            f"not a URL: {shown!r} holds a space or a control character")
+    try:
+        parts = urlsplit(url)
+        host, number = parts.hostname, parts.port
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"not a URL like http://host/: {shown!r} ({redact.redact(str(error))})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise argparse.ArgumentTypeError(
+            f"not an http:// or https:// URL: {shown!r} (write it like http://localhost:8000)")
+    if not host:
+        raise argparse.ArgumentTypeError(f"not a URL like http://host/: {shown!r} has no host")
+    if number == 0:
+        raise argparse.ArgumentTypeError(f"not a URL: {shown!r} names port 0")
+    problem = host_problem(host)
+    if problem is None and not host.isascii():
+        import idna  # what requests encodes a host with: IDNA 2008, stricter than Python's
+
+        try:
+            idna.encode(host, uts46=True)
+        except (idna.IDNAError, UnicodeError) as error:
+            problem = str(error)
+    if problem:
+        raise argparse.ArgumentTypeError(
+            f"not a URL: the host of {shown!r} is not a host name ({problem})")
+    return url
+
+
+def email_address(text: str) -> str:
+    """An argparse type: one e-mail address, bare or as `Name <name@example.com>`, that SMTP
+    carries without SMTPUTF8 (ASCII before the @) and no line break can turn into headers."""
+    value = text.strip()
+    if not value:
+        raise argparse.ArgumentTypeError("is empty: give an e-mail address, like name@example.com")
+    if _CONTROL.search(value):
+        raise argparse.ArgumentTypeError(
+            f"not an e-mail address: {value!r} holds a line break or a control character")
+    pairs = getaddresses([value])
+    if len(pairs) != 1 or "@" not in pairs[0][1]:
+        raise argparse.ArgumentTypeError(
+            f"not one e-mail address like name@example.com: {value!r}")
+    local, _, domain = pairs[0][1].rpartition("@")
+    if not _LOCAL_PART.fullmatch(local):
+        raise argparse.ArgumentTypeError(
+            f"not an e-mail address: {value!r} (before the @: ASCII letters, digits and "
+            "!#$%&'*+/=?^_`{|}~.- only)")
+    problem = host_problem(domain)
+    if problem:
+        raise argparse.ArgumentTypeError(
+            f"not an e-mail address: {value!r} (its domain: {problem})")
+    return value
+
+
+def smtp_security(text: str) -> str:
+    """An argparse type: how the SMTP connection is secured, one of SMTP_SECURITIES."""
+    value = text.strip().lower()
+    if value not in SMTP_SECURITIES:
+        raise argparse.ArgumentTypeError(
+            f"not one of {', '.join(SMTP_SECURITIES)}: {text.strip()!r}")
+    return value
+
+
+def smtp_user(text: str) -> str:
+    """An argparse type: an SMTP login name, which smtplib sends as ASCII (empty: no login)."""
+    user = text.strip()
+    if _CONTROL.search(user) or not user.isascii():
+        raise argparse.ArgumentTypeError(
+            f"{user!r} holds a control character or a letter outside ASCII, which SMTP's "
+            "login cannot carry")
+    return user
+
+
+class SettingError(AutomationError):
+    """A setting whose value cannot be used: one line that names it (and never shows a secret)."""
 
 
 @dataclass(frozen=True)
 class Setting:
-    """A setting read from the environment that a flag may override."""
+    """A setting read from the environment that a flag may override, and the check of its value
+    (an argparse type: it returns the value to use, or raises ArgumentTypeError saying why)."""
 
     env: str
     flag: str
     default: str | Callable[[], str]
     help: str
+    check: Callable[[str], Any] | None = None
 
     def fallback(self) -> str:
         """The default used when the environment does not set it."""
         return self.default() if callable(self.default) else self.default
 
     def value(self) -> str:
-        """The setting's value from the environment, or its default."""
+        """The setting's value from the environment, or its default, unchecked."""
         return os.environ.get(self.env) or self.fallback()
 
-    def add_to(self, parser: argparse.ArgumentParser, **kwargs: object) -> None:
-        """Declare the flag, its default taken from the environment when set there."""
+    def checked(self) -> Any:
+        """The setting's value from the environment (or its default), checked; SettingError,
+        naming the variable, when it cannot be used."""
+        text = self.value()
+        if self.check is None:
+            return text
+        try:
+            return self.check(text)
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+            raise SettingError(f"{self.env}: {redact.redact(str(error))}") from None
+
+    def add_to(self, parser: argparse.ArgumentParser, **kwargs: Any) -> None:
+        """Declare the flag, its default taken from the environment when set there; its value,
+        from either, goes through the check (argparse checks a default given as text too)."""
+        check = kwargs.pop("type", self.check)
+        if check is not None:
+            kwargs["type"] = self.naming(check)
         parser.add_argument(
             self.flag,
             default=self.value(),
@@ -38,6 +240,20 @@ class Setting:
             metavar=kwargs.pop("metavar", self.env),
             **kwargs,
         )
+
+    def naming(self, check: Callable[[str], Any]) -> Callable[[str], Any]:
+        """The check as argparse calls it: its refusal says when the value came from the
+        environment, and never shows a secret (argparse would print the value as it is)."""
+
+        def parse(text: str) -> Any:
+            try:
+                return check(text)
+            except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+                origin = f" (from {self.env})" if os.environ.get(self.env) == text else ""
+                raise argparse.ArgumentTypeError(f"{redact.redact(str(error))}{origin}") from None
+
+        parse.__name__ = getattr(check, "__name__", "value")
+        return parse
 
 
 def default_recipient() -> str:
@@ -50,36 +266,44 @@ def default_recipient() -> str:
 
 
 DATA_DIR = Setting("SUPPLIER_DATA_DIR", "--data-dir", "~/supplier-data", "the supplier drop")
-CATALOG_URL = Setting("CATALOG_URL", "--url", "http://localhost", "the catalog service")
+CATALOG_URL = Setting("CATALOG_URL", "--url", "http://localhost", "the catalog service",
+                      catalog_url)
 CATALOG_TIMEOUT = Setting(
-    "CATALOG_TIMEOUT", "--timeout", "30", "seconds to wait for each answer of the service"
+    "CATALOG_TIMEOUT", "--timeout", "30", "seconds to wait for each answer of the service",
+    seconds,
 )
 CATALOG_SETTLE = Setting(
     "CATALOG_SETTLE", "--settle", "",
     "seconds the service may still store a request after the client stopped waiting for its "
     "answer; the catalog is asked whether it landed only after that (default: the timeout)",
+    number_type(float, 0, YEAR_SECONDS),
 )
 CATALOG_RETRIES = Setting(
-    "CATALOG_RETRIES", "--retries", "3", "times to retry a request that failed for the network"
+    "CATALOG_RETRIES", "--retries", "3", "times to retry a request that failed for the network",
+    retries,
 )
 
-SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server")
-SMTP_PORT = Setting("SMTP_PORT", "--smtp-port", "25", "its port")
+SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server", host_name)
+SMTP_PORT = Setting("SMTP_PORT", "--smtp-port", "25", "its port", port)
 SMTP_SECURITY = Setting(
-    "SMTP_SECURITY", "--smtp-security", "none", "how to secure it: none, starttls or ssl"
+    "SMTP_SECURITY", "--smtp-security", "none", "how to secure it: none, starttls or ssl",
+    smtp_security,
 )
-SMTP_USER = Setting("SMTP_USER", "--smtp-user", "", "the login name, when it asks for one")
+SMTP_USER = Setting("SMTP_USER", "--smtp-user", "", "the login name, when it asks for one",
+                    smtp_user)
 SMTP_CA_FILE = Setting(
     "SMTP_CA_FILE", "--smtp-ca-file", "", "a CA certificate to trust besides the system's"
 )
-SMTP_SECURITIES = ("none", "starttls", "ssl")
 
-REPORT_SENDER = Setting("REPORT_SENDER", "--sender", "automation@example.com", "the sender")
+REPORT_SENDER = Setting("REPORT_SENDER", "--sender", "automation@example.com", "the sender",
+                        email_address)
 REPORT_RECIPIENT = Setting(
-    "REPORT_RECIPIENT", "--recipient", default_recipient, "the supplier who gets the report"
+    "REPORT_RECIPIENT", "--recipient", default_recipient, "the supplier who gets the report",
+    email_address,
 )
 ALERT_RECIPIENT = Setting(
-    "ALERT_RECIPIENT", "--recipient", REPORT_RECIPIENT.value, "who gets the health alerts"
+    "ALERT_RECIPIENT", "--recipient", REPORT_RECIPIENT.value, "who gets the health alerts",
+    email_address,
 )
 REPORT_PDF = Setting("REPORT_PDF", "--pdf", "/tmp/processed.pdf", "where to write the PDF report")
 HEALTH_STATE_FILE = Setting(
@@ -90,6 +314,7 @@ HEALTH_STATE_FILE = Setting(
 # Credentials come only from the environment: a flag would show them in the process listing.
 CATALOG_TOKEN_ENV = "CATALOG_TOKEN"
 SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
+SECRET_ENVS = (CATALOG_TOKEN_ENV, SMTP_PASSWORD_ENV)
 
 
 def add_catalog_flags(
@@ -98,15 +323,16 @@ def add_catalog_flags(
 ) -> None:
     """Declare the flags of the scripts that talk to the catalog service."""
     CATALOG_URL.add_to(parser, metavar="URL")
-    CATALOG_TIMEOUT.add_to(parser, type=positive_float, metavar="SECONDS")
-    CATALOG_RETRIES.add_to(parser, type=non_negative_int, metavar="N")
-    CATALOG_SETTLE.add_to(parser, type=non_negative_float, metavar="SECONDS")
+    CATALOG_TIMEOUT.add_to(parser, metavar="SECONDS")
+    CATALOG_RETRIES.add_to(parser, metavar="N")
+    CATALOG_SETTLE.add_to(parser, metavar="SECONDS")
     parser.set_defaults(settle=CATALOG_SETTLE.value() or None)  # None: the timeout
     parser.add_argument(
-        "--jobs", type=positive_int, default=jobs, help=f"{jobs_help} (default %(default)s)",
+        "--jobs", type=job_count, default=jobs,
+        help=f"{jobs_help} (default %(default)s, at most {MAX_JOBS})",
     )
     parser.add_argument(
-        "--lock-wait", type=non_negative_float, default=600, metavar="SECONDS",
+        "--lock-wait", type=number_type(float, 0, YEAR_SECONDS), default=600, metavar="SECONDS",
         help="how long to wait while another run sends to the same catalog (default "
              "%(default)s)",
     )
@@ -124,15 +350,61 @@ def add_dry_run_flag(parser: argparse.ArgumentParser, sent: str) -> None:
 def add_smtp_flags(parser: argparse.ArgumentParser) -> None:
     """Declare the flags of the scripts that send mail (the password stays in the environment)."""
     SMTP_HOST.add_to(parser, metavar="HOST")
-    SMTP_PORT.add_to(parser, type=positive_int, metavar="PORT")
-    SMTP_SECURITY.add_to(parser, choices=SMTP_SECURITIES, metavar="{none,starttls,ssl}")
+    SMTP_PORT.add_to(parser, metavar="PORT")
+    SMTP_SECURITY.add_to(parser, metavar="{none,starttls,ssl}")
     SMTP_USER.add_to(parser, metavar="USER")
     SMTP_CA_FILE.add_to(parser, metavar="FILE")
 
 
 def secret(env: str) -> str | None:
-    """A credential from the environment, or None when it is unset or empty."""
-    return os.environ.get(env) or None
+    """A credential from the environment, checked, or None when it is unset or blank; it is
+    registered as a secret, so that no line logged shows it."""
+    if env == CATALOG_TOKEN_ENV:
+        return catalog_token()
+    if env == SMTP_PASSWORD_ENV:
+        return smtp_password()
+    value = os.environ.get(env)
+    redact.register(value)
+    return value or None
+
+
+def catalog_token() -> str | None:
+    """CATALOG_TOKEN without the whitespace around it (the line end of the file it was read
+    from is not part of it), or None when unset or blank; SettingError, without showing it,
+    when it cannot go into an HTTP header (printable Latin-1 only)."""
+    raw = os.environ.get(CATALOG_TOKEN_ENV)
+    redact.register(raw)
+    token = (raw or "").strip()
+    if not token:
+        return None
+    if _CONTROL.search(token):
+        raise SettingError(f"{CATALOG_TOKEN_ENV} holds a control character (a line end, a tab), "
+                           "which an HTTP header cannot carry (the token is not shown)")
+    if any(ord(character) > 0xFF for character in token):
+        raise SettingError(f"{CATALOG_TOKEN_ENV} holds a character outside Latin-1, which an "
+                           "HTTP header cannot carry (the token is not shown)")
+    return token
+
+
+def smtp_password() -> str | None:
+    """SMTP_PASSWORD as it is, or None when unset or empty; SettingError, without showing it,
+    when SMTP's login cannot carry it (smtplib sends it as ASCII)."""
+    password = os.environ.get(SMTP_PASSWORD_ENV)
+    redact.register(password)
+    if not password:
+        return None
+    if not password.isascii():
+        raise SettingError(f"{SMTP_PASSWORD_ENV} holds a character outside ASCII, which SMTP's "
+                           "login cannot carry (the password is not shown)")
+    return password
+
+
+def register_secrets() -> None:
+    """Know the secrets of the environment now (the credentials, CATALOG_URL's password), so
+    that even a line logged before they are used hides them."""
+    for env in SECRET_ENVS:
+        redact.register(os.environ.get(env))
+    redact.register_url(os.environ.get(CATALOG_URL.env))
 
 
 def state_dir() -> Path:
@@ -145,35 +417,3 @@ def state_dir() -> Path:
 def drop_dir(value: str) -> Path:
     """The drop folder named by a setting, with ~ expanded."""
     return Path(value).expanduser()
-
-
-def number_type(
-    convert: Callable[[str], Any], low: float, high: float | None = None, above: bool = False
-) -> Callable[[str], Any]:
-    """An argparse type: a finite number (int or float) from low, or above it, up to high."""
-    what = "a whole number" if convert is int else "a number"
-    if above:
-        rule = f"above {low:g}"
-    elif high is None:
-        rule = f"{low:g} or more"
-    else:
-        rule = f"from {low:g} to {high:g}"
-
-    def parse(text: str) -> Any:
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
-        too_high = high is not None and value > high
-        if not math.isfinite(value) or value < low or (above and value == low) or too_high:
-            raise argparse.ArgumentTypeError(f"must be {rule}: {text}")
-        return value
-
-    return parse
-
-
-positive_int = number_type(int, 1)
-non_negative_int = number_type(int, 0)
-positive_float = number_type(float, 0, above=True)
-non_negative_float = number_type(float, 0)
-percent = number_type(float, 0, 100)

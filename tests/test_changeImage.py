@@ -9,6 +9,8 @@ import io
 import json
 import os
 import pty
+import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from automation.madefrom import MANIFEST_NAME
 from demo.processes import PROJECT
 from demo.sample_drop import FRUITS, photo
 from tests.helpers import bomb_tiff
+from tests.test_hostile_drops import fed_fifo
 
 
 def make_tiff(path: Path, mode: str = "RGBA", size: tuple[int, int] = (1200, 800), **save) -> Path:
@@ -854,3 +857,90 @@ def test_kept_jpegs_are_named_one_by_one_with_v(images: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "images/001.tiff: its JPEG kept as made before (not noted)" in err
     assert "images/002.tiff: its JPEG kept as made before (not noted)" in err
+
+
+# -- What is not a regular file, and 32-bit photos (issue 17) ------------------------------
+
+def a_good_tiff_bytes() -> bytes:
+    """The bytes of a real TIFF that converts."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), (200, 40, 30)).save(buffer, "TIFF")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "said"), [
+    pytest.param("fifo", "is a FIFO (named pipe), not a file: not read", id="fifo"),
+    pytest.param("link", "is a link to a FIFO (named pipe), not a file: not read", id="link"),
+])
+def test_a_fifo_or_a_link_to_one_is_named_and_skipped(
+    images: Path, kind: str, said: str, capsys
+) -> None:
+    """Opening a FIFO waits for a writer for ever; the writer here hands a real TIFF to any
+    read, so code that opened it would convert it instead of hanging."""
+    make_tiff(images / "001.tiff")
+    fifo = images / ("002.tiff" if kind == "fifo" else "pipe")
+    with fed_fifo(fifo, a_good_tiff_bytes()):
+        if kind == "link":
+            (images / "002.tiff").symlink_to("pipe")
+        assert convert(images) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if ": ERROR: " in line]
+    assert errors == [f"changeImage.py: ERROR: images/002.tiff: {said}"]
+    assert (images / "001.jpeg").is_file()
+    assert not (images / "002.jpeg").exists()
+
+
+def test_a_socket_is_named_and_skipped(images: Path, monkeypatch, capsys) -> None:
+    make_tiff(images / "001.tiff")
+    monkeypatch.chdir(images)  # a socket's path is limited to about 100 bytes: bind it short
+    with contextlib.closing(socket.socket(socket.AF_UNIX)) as listener:
+        listener.bind("002.tiff")
+        listener.listen()
+        assert convert(images) == 1
+    assert "images/002.tiff: is a socket, not a file: not read" in capsys.readouterr().err
+    assert (images / "001.jpeg").is_file()
+
+
+def test_a_device_is_named_and_never_opened(images: Path, capsys) -> None:
+    try:  # /dev/null's numbers: opening it would read nothing, but a device may act when opened
+        os.mknod(images / "002.tiff", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node takes root (CAP_MKNOD)")
+    assert convert(images) == 1
+    assert "images/002.tiff: is a character device, not a file: not read" in (
+        capsys.readouterr().err)
+
+
+def halves(mode: str, left: float, right: float) -> Image.Image:
+    """A 300x200 single-band photo of a mode, its left half one value, its right half another."""
+    image = Image.new(mode, (300, 200), left)
+    image.paste(right, (150, 0, 300, 200))
+    return image
+
+
+@pytest.mark.parametrize(("mode", "left", "right", "grey_left", "grey_right"), [
+    pytest.param("F", 0.0, 1000.0, 0, 255, id="float 0-1000"),
+    pytest.param("F", 0.0, 0.5, 0, 128, id="float 0-1"),
+    pytest.param("F", -50.0, 50.0, 0, 255, id="float below 0"),
+    pytest.param("I", 0, 200, 0, 255, id="int32 0-200"),
+])
+def test_a_32_bit_photo_is_scaled_from_its_real_range(
+    images: Path, mode: str, left: float, right: float, grey_left: int, grey_right: int
+) -> None:
+    """Read as 16-bit values, 1000 would be 4 of 255: a black picture without a word."""
+    halves(mode, left, right).save(images / "001.tiff", "TIFF")
+    with Image.open(images / "001.tiff") as saved:
+        assert saved.mode == mode  # the TIFF is what the case says
+    assert convert(images) == 0
+    with Image.open(images / "001.jpeg") as jpeg:
+        assert abs(jpeg.getpixel((150, 200))[0] - grey_left) <= 6  # well inside the left half
+        assert abs(jpeg.getpixel((450, 200))[0] - grey_right) <= 6
+
+
+def test_a_float_photo_with_nan_is_refused_in_one_line(images: Path, capsys) -> None:
+    image = halves("F", 0.0, 1000.0)
+    image.putpixel((10, 10), float("nan"))
+    image.save(images / "001.tiff", "TIFF")
+    assert convert(images) == 1
+    assert ("images/001.tiff: some of its pixel values are not numbers (NaN or infinity): not "
+            "converted") in capsys.readouterr().err
+    assert not (images / "001.jpeg").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from automation.descriptions import (
     parse_weight,
     read_description,
 )
+from tests.test_hostile_drops import fed_fifo
 
 
 @pytest.mark.parametrize(
@@ -51,6 +53,9 @@ def test_weights_in_lbs_are_understood(text: str, lbs: int) -> None:
         pytest.param("99999999999 lbs", "too large", id="huge"),
         pytest.param("1,20 lbs", "is not a number of lbs", id="bad-thousands"),
         pytest.param("５００ lbs", "is not a number of lbs", id="full-width-digits"),
+        pytest.param("1e9 lbs", "'1e9 lbs' is not a plain whole number of lbs", id="exponent"),
+        pytest.param("1.5E+3lbs", "is not a plain whole number of lbs", id="exponent-sign"),
+        pytest.param("0x1F4 lbs", "is not a plain whole number of lbs", id="hexadecimal"),
     ],
 )
 def test_weights_that_are_not_lbs_are_refused_with_the_reason(text: str, reason: str) -> None:
@@ -113,6 +118,20 @@ def test_a_file_is_read_from_disk(tmp_path: Path) -> None:
 def test_an_unreadable_file_is_an_item_error(tmp_path: Path) -> None:
     with pytest.raises(DescriptionError, match="cannot read it"):
         read_description(tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize("link", [False, True], ids=["fifo", "link-to-fifo"])
+def test_a_fifo_is_named_and_never_read(tmp_path: Path, link: bool) -> None:
+    """Reading a FIFO would wait for a writer for ever: it is refused before it is opened (the
+    writer here would hand a good description to a read that opened it)."""
+    path = tmp_path / "001.txt"
+    fifo = tmp_path / "pipe" if link else path
+    with fed_fifo(fifo, b"Apple\n500 lbs\nRed."):
+        if link:
+            path.symlink_to("pipe")
+        expected = "is a link to a FIFO (named pipe)" if link else "is a FIFO (named pipe)"
+        with pytest.raises(DescriptionError, match=re.escape(expected)):
+            read_description(path)
 
 
 def test_a_huge_file_is_refused(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -443,3 +444,71 @@ def test_settings_from_the_command_line_win_over_the_environment(
     [received] = mailbox.messages()
     assert [a.get_filename() for a in received.iter_attachments()] == ["note.txt"]
     assert SmtpSettings.from_env().port != mailbox.port
+
+
+# Settings that SMTP cannot use (issue 17): one line naming the setting, never a traceback.
+
+LONG_LABEL_HOST = "a" * 64 + ".example.com"  # a label of 64: no resolver takes it
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_password_smtp_cannot_carry_is_one_line_without_it(
+    login_server: MailSink, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """smtplib sends the login as ASCII: it would fail with a UnicodeEncodeError."""
+    monkeypatch.setenv("SMTP_PASSWORD", f"{PASSWORD}-pässwörd")
+    assert emails_main(["-vv"]) == 2
+    output = our_output(capsys, caplog)
+    assert ("SMTP_PASSWORD holds a character outside ASCII, which SMTP's login cannot carry (the "
+            "password is not shown)") in output
+    assert "Traceback" not in output
+    assert PASSWORD not in output
+    assert login_server.messages() == []
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    pytest.param(["--smtp-host", LONG_LABEL_HOST], "argument --smtp-host: not a host name",
+                 id="label over 63"),
+    pytest.param(["--smtp-host", "mail .example.com"], "argument --smtp-host: not a host name",
+                 id="space"),
+    pytest.param(["--smtp-port", "70000"], "argument --smtp-port: must be from 1 to 65535",
+                 id="port over 65535"),
+    pytest.param(["--recipient", f"{RECIPIENT}\r\nBcc: victim@example.com"],
+                 "argument --recipient: not an e-mail address", id="recipient with a line"),
+    pytest.param(["--sender", "a@b.com, c@d.com"], "argument --sender: not one e-mail address",
+                 id="two senders"),
+    pytest.param(["--sender", "pêche@example.com"], "argument --sender: not an e-mail address",
+                 id="non-ascii local part"),
+    pytest.param(["--smtp-user", "bjørn"], "argument --smtp-user: 'bjørn' holds", id="user"),
+])
+def test_a_bad_setting_on_the_command_line_is_one_line_and_exit_2(
+    flags: list[str], said: str, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        emails_main(flags)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert said in err.splitlines()[-1]
+
+
+@pytest.mark.parametrize(("env", "value", "said"), [
+    pytest.param("SMTP_HOST", LONG_LABEL_HOST, "SMTP_HOST: not a host name", id="host"),
+    pytest.param("SMTP_PORT", "99999", "SMTP_PORT: must be from 1 to 65535", id="port"),
+    pytest.param("SMTP_SECURITY", "tls", "SMTP_SECURITY: not one of none, starttls, ssl",
+                 id="security"),
+])
+def test_a_bad_setting_of_the_environment_is_a_mail_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, said: str
+) -> None:
+    """send_email(message) as the store's tooling calls it: the settings of the environment."""
+    monkeypatch.setenv(env, value)
+    with pytest.raises(MailError, match=re.escape(said)):
+        send_email(a_message())
+
+
+def test_settings_made_in_code_are_checked_before_connecting() -> None:
+    """A host the resolver cannot encode raised UnicodeError from inside socket."""
+    with pytest.raises(MailError, match="SMTP_HOST: not a host name"):
+        send_email(a_message(), SmtpSettings(host=LONG_LABEL_HOST, port=25))

@@ -12,6 +12,7 @@ import fcntl
 import json
 import logging
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import psutil
 import pytest
 
 import health_check
+from automation import redact
 from automation.health import pipeline
 from automation.health.judge import MB
 from automation.health.texts import BODY
@@ -380,6 +382,12 @@ def test_silence_list_and_verbose_from_the_command_line(
     pytest.param(["--silence", "cpu", "--for", "soon"], "not a duration like 30s",
                  id="bad duration"),
     pytest.param(["--for", "1h"], "--for goes with --silence CHECK", id="for alone"),
+    pytest.param(["--silence", "cpu", "--for", "3000000d"], "'3000000d' is more than a year",
+                 id="overflows a date"),
+    pytest.param(["--silence", "cpu", "--for", "99999d"], "'99999d' is more than a year",
+                 id="until the year 2300"),
+    pytest.param(["--silence", "cpu", "--for", "366d"], "'366d' is more than a year",
+                 id="a day over a year"),
 ])
 def test_a_bad_silence_is_one_line_and_exit_2(
     tmp_path: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
@@ -579,3 +587,73 @@ def test_help_shows_every_flag_and_exits_0() -> None:
                  "--load-max-per-cpu", "--swap-max-percent", "--inodes-min-free-percent",
                  "--disk-path", "--install-cron"):
         assert f"{flag} " in done.stdout
+
+
+def test_a_silence_of_a_year_is_taken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert silence_at(tmp_path, 0, "cpu", "365d") == 0
+    assert "cpu is silenced until 2027-11-22 09:00 UTC" in capsys.readouterr().out
+
+
+# Settings that cannot be used, and secrets (issue 17).
+
+URL_PASSWORD = "Cat-Pa55-7c1e"
+
+
+@pytest.fixture
+def forget_secrets() -> Iterator[None]:
+    """No secret known before the test, none left for the next one."""
+    redact.forget()
+    yield
+    redact.forget()
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("http://[::1", id="bad IPv6"),
+    pytest.param("http://" + "a" * 64 + ".example.com/", id="label over 63"),
+    pytest.param("ftp://127.0.0.1/", id="not http"),
+    pytest.param("http://127.0.0.1:99999/", id="port over 65535"),
+])
+def test_a_bad_url_fails_the_catalog_check_alone_and_the_others_still_alert(
+    tmp_path: Path, machine: Machine, mailbox, caplog: pytest.LogCaptureFixture, url: str
+) -> None:
+    machine.memory = 10 * MB
+    assert check_at(tmp_path, 0, "--url", url) == 2
+    assert subjects(mailbox) == [MEMORY_ALERT]
+    [line] = [message for message in caplog.messages if message.startswith("cannot check catalog")]
+    assert ": cannot read it: --url: not a" in line
+    assert list(saved_state(tmp_path)["failing"]) == ["memory"]
+
+
+def test_a_token_no_header_can_carry_fails_the_catalog_check_alone(
+    tmp_path: Path, machine: Machine, mailbox, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch, forget_secrets,
+) -> None:
+    monkeypatch.setenv("CATALOG_TOKEN", f"{URL_PASSWORD}\u20ac")
+    machine.memory = 10 * MB
+    assert check_at(tmp_path, 0, "--url", f"http://127.0.0.1:{free_port()}") == 2
+    assert subjects(mailbox) == [MEMORY_ALERT]
+    assert any("CATALOG_TOKEN holds a character outside Latin-1" in message
+               for message in caplog.messages)
+    assert URL_PASSWORD not in caplog.text
+
+
+def test_a_password_in_the_url_is_in_no_alert_state_metrics_or_log(
+    tmp_path: Path, machine: Machine, mailbox, capsys: pytest.CaptureFixture[str],
+    forget_secrets,
+) -> None:
+    port = free_port()  # nothing answers: the catalog check fails, and its alert names the URL
+    state, log_file, metrics = (tmp_path / name for name in ("state.json", "h.log", "h.prom"))
+    assert health_check.main([
+        "--url", f"http://ops:{URL_PASSWORD}@127.0.0.1:{port}/", "--state-file", str(state),
+        "--log-file", str(log_file), "--metrics-file", str(metrics), "--probe-timeout", "5",
+    ]) == 1
+    masked = f"http://***:***@127.0.0.1:{port}"
+    assert subjects(mailbox) == [f"Error - the catalog at {masked} does not answer"]
+    printed = capsys.readouterr()
+    written = {"stdout": printed.out, "stderr": printed.err, "log file": log_file.read_text(),
+               "state file": state.read_text(), "metrics file": metrics.read_text(),
+               "mail": mailbox.messages()[0].as_string()}
+    for where, text in written.items():
+        assert URL_PASSWORD not in text, where
+    assert f'fruit_health_check_ok{{check="catalog",url="{masked}"}} 0' in written["metrics file"]
+    assert f"catalog {masked}" in saved_state(tmp_path)["failing"]

@@ -20,6 +20,8 @@ import pytest
 
 import health_check
 from automation import settings
+from automation.errors import AutomationError
+from automation.health import flags
 from automation.health.cron import CRON_TAG, cron_command, cron_line, with_entry, without_entry
 from automation.health.flags import FLAGS, Cron, duration
 from automation.health.texts import BODY
@@ -66,12 +68,36 @@ def test_the_cron_line_runs_every_minute_with_absolute_paths(
     assert "--disk-path" not in command  # a default is left out
 
 
+def test_a_cron_line_that_would_show_a_password_is_refused(tmp_path: Path) -> None:
+    """The crontab is readable by whoever reads the user's files: a password in --url stays
+    out of it, and the entry with it."""
+    with pytest.raises(AutomationError, match="would show a secret") as refused:
+        cron_line(cron_args("--state-file", str(tmp_path / "s.json"),
+                            "--url", "http://ops:Cat-Pa55-7c1e@127.0.0.1:8000/"), SCRIPT)
+    assert "Cat-Pa55-7c1e" not in str(refused.value)
+
+
+def test_a_url_that_cannot_be_used_is_refused_at_install(tmp_path: Path) -> None:
+    with pytest.raises(AutomationError, match=r"--url: not a URL like http://host/: 'http://\[::1'"):
+        cron_line(cron_args("--state-file", str(tmp_path / "s.json"), "--url", "http://[::1"),
+                  SCRIPT)
+
+
 # Every flag declared once, and the cron line built from the declarations.
 
-EXAMPLES = {  # a value other than the default, by the flag's type
+EXAMPLES = {  # a value other than the default, by the check of the flag's value
     settings.percent: "42.5", settings.positive_float: "7.25", settings.non_negative_float: "9",
     settings.positive_int: "3", duration: "2h", None: "/srv/some where",
+    flags.seconds: "7.25", flags.minutes: "7.25", flags.minutes_or_never: "9",
+    flags.megabytes: "9", flags.load: "7.25", settings.port: "2525",
+    settings.host_name: "mail.example.com", settings.email_address: "ops@example.com",
+    settings.smtp_user: "ops", settings.smtp_security: "ssl",
 }
+
+
+def check_of(flag):
+    """What a flag's value goes through: its own type, or its setting's check."""
+    return flag.type or (flag.setting.check if flag.setting else None)
 
 
 def example(flag) -> list[str]:
@@ -80,7 +106,7 @@ def example(flag) -> list[str]:
         return [flag.name]
     if flag.choices:
         return [flag.name, flag.choices[-1]]
-    return [flag.name, EXAMPLES[flag.type]]
+    return [flag.name, EXAMPLES[check_of(flag)]]
 
 
 def test_the_parser_has_exactly_the_declared_flags() -> None:

@@ -163,6 +163,19 @@ def test_an_unreadable_disk_is_unknown(tmp_path: Path, machine: Machine, mailbox
 # The plugin as a monitor runs it: a real process, the machine's own readings.
 
 
+def test_a_bad_url_is_unknown_and_the_other_checks_are_still_read(
+    tmp_path: Path, machine: Machine, mailbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine.memory = 100 * MB
+    assert plugin_at(tmp_path, 0, "--url", "http://[::1") == 3
+    state, text, perf = parsed(capsys.readouterr().out)
+    assert state == "UNKNOWN"
+    assert text == ("cannot check catalog http://[::1: --url: not a URL like http://host/: "
+                    "'http://[::1' (Invalid IPv6 URL); "
+                    "Available memory is less than 500MB (it is 100MB)")
+    assert {"cpu_usage", "disk_free /", "memory_available"} <= set(perf)
+
+
 def test_the_plugin_as_a_process(tmp_path: Path, mailbox) -> None:
     done = run_script("health_check.py", "--nagios", *NEVER, "--cpu-interval", "0.1",
                       "--swap-max-percent", "100", "--inodes-min-free-percent", "0",
@@ -184,6 +197,8 @@ def test_the_plugin_as_a_process(tmp_path: Path, mailbox) -> None:
     pytest.param(["--cpu-max-percent", "120"], id="a bad value"),
     pytest.param(["--no-such-flag"], id="an unknown flag"),
     pytest.param(["--silence", "cpu", "--for", "1h"], id="with an action"),
+    pytest.param(["--smtp-host", "a" * 64 + ".example.com"], id="a host with a label over 63"),
+    pytest.param(["--recipient", "oncall@example.com\rBcc: x@example.com"], id="a recipient"),
 ])
 def test_bad_flags_are_unknown_exit_3(flags: list[str]) -> None:
     done = run_script("health_check.py", "--nagios", *flags)

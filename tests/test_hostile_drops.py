@@ -8,8 +8,11 @@ into the catalog, exit 1, and never show a traceback.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import struct
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +76,14 @@ def make_photo(path: Path, kind: str, outside: Path) -> None:
         path.symlink_to(outside / "elsewhere.tiff")
     elif kind == "dangling":
         path.symlink_to(path.parent / "gone.tiff")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "link-to-fifo":
+        os.mkfifo(path.with_name(f"pipe-{path.stem}"))  # no .tiff: listed only as the link
+        path.symlink_to(path.with_name(f"pipe-{path.stem}"))
+    elif kind == "float32":  # values 0 to 1000, as a scientific camera writes them
+        picture.convert("L").convert("F").point(lambda value: value * (1000 / 255)).save(
+            path, "TIFF")
     elif kind == "none":
         pass
     else:
@@ -120,9 +131,41 @@ ENTRIES = [
     Entry("029", photo="bomb", failure="images/029.tiff: declares 100000x100000 pixels"),
     Entry("030", photo="link-outside", failure="images/030.tiff: is a link to "),
     Entry("031", photo="dangling", failure="images/031.tiff: cannot read it: no such file"),
+    Entry("032", photo="fifo", failure="images/032.tiff: is a FIFO (named pipe), not a file"),
+    Entry("033", photo="link-to-fifo",
+          failure="images/033.tiff: is a link to a FIFO (named pipe), not a file"),
+    Entry("034", photo="float32"),
+    Entry("035", text=b"Plum\n1e9 lbs\nx", failure="descriptions/035.txt: weight '1e9 lbs' is "
+          "not a plain whole number of lbs"),
     Entry("Pêche plate 2", text="Pêche plate\n150 lbs\nFlat peaches.".encode(),
           landed_name="Pêche plate"),
 ]
+
+
+@contextlib.contextmanager
+def fed_fifo(path: Path, data: bytes) -> Iterator[None]:
+    """A FIFO at path whose writer, in a thread, waits for a reader and hands it data: code
+    that wrongly opens it gets the data (and fails on it) instead of waiting for ever."""
+    os.mkfifo(path)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), path.open("wb") as pipe:  # waits for a reader
+            pipe.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield
+    finally:
+        # The writer may still wait: open the other end and take what it writes until it ends.
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            while writer.is_alive():
+                with contextlib.suppress(BlockingIOError):
+                    os.read(reader, 1 << 16)
+                writer.join(0.01)
+        finally:
+            os.close(reader)
 
 
 @pytest.fixture

@@ -6,19 +6,29 @@ most verbose, in the case where it is most likely to mention them: the credentia
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 import changeImage
+import run
+import supplier_image_upload
+from automation import redact
+from automation.cli import setup_logging
 from automation.record import DONE, FruitEvent, UploadRecord, item_digest, sha256_of
-from demo.processes import free_port, start_catalog
+from demo.processes import PROJECT, free_port, start_catalog
 from demo.smtp_sink import MailSink
-from tests.helpers import run_script
+from tests.helpers import catalog_fruits, run_script
 
 PASSWORD = "Fake-SMTP-Pa55word-7f3e9c"
 TOKEN = "Fake-Catalog-Token-51ab0d"
@@ -96,3 +106,130 @@ def test_no_flag_takes_a_credential(script: str) -> None:
     assert "--smtp-password" not in help_text
     assert "--password" not in help_text
     assert "--token" not in help_text
+
+
+# Issue 17: whatever fails, a secret never leaves the process.
+
+SECRET = "Tok-5ecret-9d2f1a"
+
+
+@pytest.fixture
+def forget_secrets() -> Iterator[None]:
+    """No secret known before the test, none left for the next one."""
+    redact.forget()
+    yield
+    redact.forget()
+
+
+def test_every_handler_hides_a_secret_in_messages_and_exception_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, forget_secrets
+) -> None:
+    """The filter runs only where it is attached: as cron runs it (--quiet, a log file), a
+    warning reaches the log file alone, an error both handlers; each carries the token."""
+    monkeypatch.setenv("CATALOG_TOKEN", SECRET)
+    log_file = tmp_path / "run.log"
+    setup_logging(quiet=True, prog="test.py", log_file=str(log_file))
+    log = logging.getLogger("tests.secrets")
+    log.warning("the token is %s", SECRET)
+    try:
+        raise ValueError(f"header value 'Token {SECRET}'")
+    except ValueError:
+        log.exception("a library failed")
+    stderr, logged = capsys.readouterr().err, log_file.read_text()
+    assert "the token is" not in stderr  # --quiet: errors only
+    assert "test.py: WARNING: the token is ***" in logged
+    for where, text in {"stderr": stderr, "log file": logged}.items():
+        assert SECRET not in text, where
+        assert "test.py: ERROR: a library failed" in text, where
+        assert "ValueError: header value 'Token ***'" in text, where  # the traceback's last line
+
+
+def test_requests_own_error_is_logged_without_the_token(
+    monkeypatch: pytest.MonkeyPatch, capsys, forget_secrets
+) -> None:
+    """requests quotes a header it refuses, token and all: the text as requests wrote it
+    goes through the filter."""
+    monkeypatch.setenv("CATALOG_TOKEN", f"{SECRET}\r")
+    setup_logging(prog="test.py")
+    with requests.Session() as session, pytest.raises(requests.RequestException) as refused:
+        session.get(f"http://127.0.0.1:{free_port()}/",
+                    headers={"Authorization": f"Token {SECRET}\r"})
+    assert SECRET in str(refused.value)  # what would have been printed
+    logging.getLogger("tests.secrets").error("GET failed: %s", refused.value)
+    printed = capsys.readouterr().err
+    assert SECRET not in printed
+    assert "in header value: 'Token ***" in printed
+
+
+def test_a_token_with_a_line_end_is_sent_without_it(
+    drop: Path, guarded_catalog, monkeypatch: pytest.MonkeyPatch, forget_secrets
+) -> None:
+    """A token read from a CRLF file: the service, which wants it exactly, takes it."""
+    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
+    monkeypatch.setenv("CATALOG_TOKEN", " the-real-token\r\n")
+    upload = ["--data-dir", str(drop), "--url", guarded_catalog.url, "-q"]
+    assert supplier_image_upload.main(upload) == 0
+    assert run.main(upload) == 0
+    assert len(catalog_fruits(guarded_catalog)) == 10
+
+
+@pytest.mark.parametrize(("token", "said"), [
+    pytest.param(f"{SECRET}\r\nX-Evil: 1", "holds a control character (a line end, a tab)",
+                 id="line end inside"),
+    pytest.param(f"{SECRET}\x01", "holds a control character (a line end, a tab)",
+                 id="control character"),
+    pytest.param(f"{SECRET}\u20ac", "holds a character outside Latin-1", id="euro sign"),
+])
+def test_a_token_a_header_cannot_carry_is_one_line_without_it(
+    drop: Path, monkeypatch: pytest.MonkeyPatch, capsys, token: str, said: str, forget_secrets
+) -> None:
+    monkeypatch.setenv("CATALOG_TOKEN", token)
+    code = run.main(["--data-dir", str(drop), "--url", f"http://127.0.0.1:{free_port()}"])
+    printed = capsys.readouterr()
+    assert code == 2
+    assert SECRET not in printed.out + printed.err
+    assert "Traceback" not in printed.err
+    errors = [line for line in printed.err.splitlines() if ": ERROR: " in line]
+    assert errors == [f"run.py: ERROR: CATALOG_TOKEN {said}, which an HTTP header cannot carry "
+                      "(the token is not shown)"]
+
+
+def test_a_password_in_the_catalog_url_is_masked_in_every_line(
+    drop: Path, capsys, forget_secrets
+) -> None:
+    port = free_port()  # nothing listens: the error line names the URL
+    code = run.main(["--data-dir", str(drop), "--url", f"http://ops:{SECRET}@127.0.0.1:{port}/",
+                     "--retries", "0"])
+    printed = capsys.readouterr()
+    assert code == 2
+    assert SECRET not in printed.out + printed.err
+    assert f"the catalog service at http://***:***@127.0.0.1:{port}/ is unreachable" in (
+        printed.err)
+
+
+def test_a_bugs_traceback_is_shown_without_the_secret(tmp_path: Path) -> None:
+    """A bug stays loud, traceback and all, but through the same filter."""
+    bug = tmp_path / "bug.py"
+    bug.write_text(
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(PROJECT)!r})\n"
+        "from automation.cli import setup_logging\n"
+        "setup_logging(prog='bug.py')\n"
+        "raise RuntimeError('token ' + os.environ['CATALOG_TOKEN'])\n"
+    )
+    done = subprocess.run([sys.executable, str(bug)], env={**os.environ, "CATALOG_TOKEN": SECRET},
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert SECRET not in done.stderr
+    assert "Traceback (most recent call last)" in done.stderr
+    assert "RuntimeError: token ***" in done.stderr
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param(f"http://ops:{SECRET}@127.0.0.1:1/", id="password"),
+    pytest.param(f"http://ops:{quote(SECRET + '@/', safe='')}@127.0.0.1:1/", id="percent-encoded"),
+])
+def test_mask_url_hides_user_and_password(url: str, forget_secrets) -> None:
+    assert redact.mask_url(url) == "http://***:***@127.0.0.1:1/"
+    assert redact.mask_url("http://127.0.0.1:1/") == "http://127.0.0.1:1/"
+    assert redact.mask_url("see http://ops@host/x") == "see http://***@host/x"

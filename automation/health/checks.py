@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from automation import redact, settings
 from automation.health import measure
 from automation.health.judge import (
     FAILING,
@@ -23,7 +25,7 @@ from automation.health.judge import (
     judge,
     unreadable,
 )
-from automation.health.measure import CpuUsage
+from automation.health.measure import CpuUsage, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +94,32 @@ def make_checks(args: argparse.Namespace, cpu: CpuUsage) -> list[Check]:
     checks.append(Check("localhost", Resolves("localhost", "127.0.0.1"),
                         partial(measure.read_addresses, "localhost", timeout)))
     if args.url:
-        url = args.url.rstrip("/")
-        checks.append(Check("catalog", Answers(url), partial(measure.read_catalog, url, timeout),
-                            (("url", url),)))
+        checks.append(catalog_check(args.url, timeout))
     return checks
+
+
+def shown_url(text: str) -> str:
+    """A URL as the alerts, the state and the metrics show it: without its user and password,
+    a control character escaped."""
+    url = redact.mask_url(text.strip()).rstrip("/")
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda match: ascii(match[0])[1:-1], url)
+
+
+def refused(reason: str) -> None:
+    """The reading of a check whose setting cannot be used."""
+    raise Unreadable(reason)
+
+
+def catalog_check(text: str, timeout: float) -> Check:
+    """The catalog check of --url; a URL that cannot be used makes this check unknown alone."""
+    shown = shown_url(text)
+    try:
+        url = settings.catalog_url(text).rstrip("/")
+    except argparse.ArgumentTypeError as error:
+        read: Callable[[], Any] = partial(refused, f"--url: {redact.redact(str(error))}")
+    else:
+        read = partial(measure.read_catalog, url, timeout)
+    return Check("catalog", Answers(shown), read, (("url", shown),))
 
 
 def cpu_usage(args: argparse.Namespace, now: datetime) -> CpuUsage:
@@ -109,6 +133,8 @@ def read_and_judge(check: Check) -> Verdict:
         verdict = judge(check.limit, check.read())
     except OSError as error:
         verdict = unreadable(check.limit, getattr(error, "strerror", None) or str(error))
+    except Unreadable as error:
+        verdict = unreadable(check.limit, str(error))
     return replace(verdict, name=check.name, labels=check.labels)
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from automation import cli
+from automation import cli, redact, settings
 from automation.errors import AutomationError
 from automation.health.flags import FLAGS, state_file
 
@@ -28,9 +28,22 @@ def cron_command(args: argparse.Namespace, script: Path) -> list[str]:
 
 
 def cron_line(args: argparse.Namespace, script: Path) -> str:
-    """The crontab entry: every minute, the command, our tag."""
+    """The crontab entry: every minute, the command, our tag. AutomationError when --url
+    cannot be used, or the entry would show a secret to whoever may read the crontab."""
+    if args.url:
+        try:
+            settings.catalog_url(args.url)
+        except argparse.ArgumentTypeError as error:
+            raise AutomationError(f"--url: {error}") from None
     command = shlex.join(cron_command(args, script)).replace("%", "\\%")  # cron: % is a newline
-    return f"* * * * * {command} {CRON_TAG}"
+    line = f"* * * * * {command} {CRON_TAG}"
+    settings.register_secrets()
+    if redact.shows_secret(line):
+        raise AutomationError(
+            "the crontab entry would show a secret to whoever may read the crontab (a password "
+            "in --url?): give the catalog service a token instead, as CATALOG_TOKEN in the "
+            "--env-file")
+    return line
 
 
 def is_ours(line: str) -> bool:

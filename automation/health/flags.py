@@ -39,6 +39,15 @@ CPU_WINDOW_MINUTES = 15.0
 PROBE_TIMEOUT = 5.0
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+YEAR_MINUTES = settings.YEAR_SECONDS // 60
+MAX_MEMORY_MB = 1e12  # a million TB: a bound that keeps the bytes a finite number
+
+# Every duration is at most a year: a longer one is a typo, and would overflow the dates.
+seconds = settings.seconds
+minutes = settings.number_type(float, 0, YEAR_MINUTES, above=True)
+minutes_or_never = settings.number_type(float, 0, YEAR_MINUTES)
+megabytes = settings.number_type(float, 0, MAX_MEMORY_MB)
+load = settings.number_type(float, 0, 1e6, above=True)
 
 
 class Cron(enum.Enum):
@@ -50,13 +59,18 @@ class Cron(enum.Enum):
 
 
 def duration(text: str) -> float:
-    """An argparse type: `30s`, `15m`, `2h`, `1d` in seconds (`0` lifts a silence)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text.lower())
+    """An argparse type: `30s`, `15m`, `2h`, `1d` in seconds, at most a year (`0` lifts a
+    silence)."""
     if text.strip() == "0":
         return 0.0
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text.lower())
     if not match:
         raise argparse.ArgumentTypeError(f"not a duration like 30s, 15m, 2h or 1d: {text!r}")
-    return float(match[1]) * DURATION_UNITS[match[2]]
+    value = float(match[1]) * DURATION_UNITS[match[2]]  # inf for a thousand digits
+    if value > settings.YEAR_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()!r} is more than a year (365d): give a shorter duration")
+    return value
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,8 @@ class Flag:
         if self.setting is None:
             return False if self.action == "store_true" else self.default
         fallback = self.setting.fallback()
-        return self.type(fallback) if self.type and fallback else fallback
+        check = self.type or self.setting.check
+        return check(fallback) if check and fallback else fallback
 
     def cron_words(self, args: argparse.Namespace) -> list[str]:
         """The words the crontab entry carries for this flag."""
@@ -137,7 +152,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--disk-path", CHECKS, "a file system whose free space is checked; give it again for "
          "more (default /)", metavar="PATH", action="append", path=True),
     Flag("--memory-min-mb", CHECKS, "alert when available memory is less than this, in MB of "
-         "1024*1024 bytes (default %(default)g)", settings.non_negative_float, MEMORY_MIN_MB,
+         "1024*1024 bytes (default %(default)g)", megabytes, MEMORY_MIN_MB,
          "MB"),
     Flag("--inodes-min-free-percent", CHECKS, "also alert when the free inodes on a --disk-path "
          "are less than this percentage of them (default: not checked)", settings.percent,
@@ -145,23 +160,23 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--swap-max-percent", CHECKS, "also alert when the swap in use is over this percentage "
          "of the swap space (default: not checked)", settings.percent, metavar="PERCENT"),
     Flag("--load-max-per-cpu", CHECKS, "also alert when the 5-minute load average divided by "
-         "the number of CPUs is over this (default: not checked)", settings.positive_float,
+         "the number of CPUs is over this (default: not checked)", load,
          metavar="LOAD"),
     Flag("--url", CHECKS, "also check that the catalog service at URL answers GET URL/fruits/ "
          "(default: not checked)", metavar="URL"),
     Flag("--cpu-interval", CHECKS, "with no usable reading of an earlier run, sample CPU usage "
-         "over this long (default %(default)g)", settings.positive_float, CPU_INTERVAL,
+         "over this long (default %(default)g)", seconds, CPU_INTERVAL,
          "SECONDS"),
     Flag("--cpu-window-minutes", CHECKS, "measure CPU usage since the previous run when it was "
          "at most this long ago, else sample it (default %(default)g)",
-         settings.positive_float, CPU_WINDOW_MINUTES, "MINUTES"),
+         minutes, CPU_WINDOW_MINUTES, "MINUTES"),
     Flag("--probe-timeout", CHECKS, "give up on name resolution, a disk, the catalog and the "
-         "mail server after this long (default %(default)g)", settings.positive_float,
+         "mail server after this long (default %(default)g)", seconds,
          PROBE_TIMEOUT, "SECONDS"),
     Flag("--fail-after", ALERTS, "alert only once a check has failed this many runs in a row "
          "(default %(default)s: at once)", settings.positive_int, FAIL_AFTER, "N"),
     Flag("--remind-minutes", ALERTS, "while a check keeps failing, remind at most this often; "
-         "0: never (default %(default)g)", settings.non_negative_float, REMIND_MINUTES,
+         "0: never (default %(default)g)", minutes_or_never, REMIND_MINUTES,
          "MINUTES"),
     Flag("--state-file", ALERTS, metavar="FILE", setting=settings.HEALTH_STATE_FILE,
          cron=Cron.ALWAYS, path=True),
@@ -170,10 +185,10 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--recipient", ALERTS, metavar="ADDRESS", setting=settings.ALERT_RECIPIENT,
          cron=Cron.ALWAYS),
     Flag("--smtp-host", ALERTS, metavar="HOST", setting=settings.SMTP_HOST, cron=Cron.ALWAYS),
-    Flag("--smtp-port", ALERTS, type=settings.positive_int, metavar="PORT",
+    Flag("--smtp-port", ALERTS, metavar="PORT",
          setting=settings.SMTP_PORT, cron=Cron.ALWAYS),
     Flag("--smtp-security", ALERTS, metavar="{none,starttls,ssl}",
-         choices=settings.SMTP_SECURITIES, setting=settings.SMTP_SECURITY),
+         setting=settings.SMTP_SECURITY),
     Flag("--smtp-user", ALERTS, metavar="USER", setting=settings.SMTP_USER),
     Flag("--smtp-ca-file", ALERTS, metavar="FILE", setting=settings.SMTP_CA_FILE, path=True),
     Flag("--env-file", ALERTS, "read settings the environment lacks (SMTP_PASSWORD) from "
@@ -196,7 +211,8 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--silence", RUNNING, "record a silence of CHECK for --for DURATION: no alert for it "
          "until then; check nothing else", choices=CHECK_NAMES, metavar="CHECK",
          cron=Cron.NEVER, exclusive=True),
-    Flag("--for", RUNNING, "how long --silence lasts: 30s, 15m, 2h, 1d (0 lifts it)",
+    Flag("--for", RUNNING, "how long --silence lasts: 30s, 15m, 2h, 1d, at most a year (0 "
+         "lifts it)",
          duration, metavar="DURATION", cron=Cron.NEVER),
     Flag("--list", RUNNING, "list the silences in force, then exit", action="store_true",
          cron=Cron.NEVER, exclusive=True),
@@ -262,8 +278,9 @@ def load_env_file(path: Path) -> None:
             continue
         name, equals, value = line.removeprefix("export ").partition("=")
         name, value = name.strip(), value.strip()
-        if not equals or not name.isidentifier():
+        if not equals or not name.isidentifier() or "\0" in line:  # no NUL in an environment
             raise AutomationError(f"{path}:{line_number}: not a NAME=value line")
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         os.environ.setdefault(name, value)
+    settings.register_secrets()

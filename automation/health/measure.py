@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 BOOT_TOLERANCE = 5.0  # seconds: the kernel's boot time moves a little when the clock is set
 
 
+class Unreadable(Exception):
+    """A reading that cannot be made, for a reason other than the system's (a setting that
+    cannot be used): the check is unknown, the others go on."""
+
+
 def within(seconds: float, work: Callable[..., Any], *args: Any) -> Any:
     """work(*args), given up after `seconds` (a hung resolver or mount must not hang the run).
 
@@ -187,14 +192,22 @@ def read_addresses(name: str, timeout: float) -> tuple[str, ...]:
 
 
 def read_catalog(url: str, timeout: float) -> bool:
-    """Whether the catalog service answers GET <url>/fruits/ with its list, within timeout."""
+    """Whether the catalog service answers GET <url>/fruits/ with its list, within timeout.
+
+    Unreadable when CATALOG_TOKEN cannot be used, or the URL cannot be asked.
+    """
     from automation.catalog import Catalog, CatalogError  # requests: only when --url is given
 
     try:
-        token = settings.secret(settings.CATALOG_TOKEN_ENV)
+        token = settings.catalog_token()
+    except settings.SettingError as error:
+        raise Unreadable(str(error)) from None
+    try:
         with Catalog(url, token=token, timeout=timeout, retries=0, pool_size=1) as catalog:
             catalog.fruits()
     except CatalogError as error:
         log.warning("%s", error)
         return False
+    except ValueError as error:  # requests' InvalidURL: a URL that settings.catalog_url let by
+        raise Unreadable(f"--url cannot be asked: {error}") from None
     return True

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from automation import cli
+from automation import cli, redact
 from automation.errors import AutomationError
 from automation.health import alerts, metrics, nagios, texts
 from automation.health.alerts import Policy, Send
@@ -106,7 +106,7 @@ def run_nagios(args: argparse.Namespace, now: datetime | None = None) -> int:
     written = metrics_path(args)
     if written is not None and write_metrics(written, verdicts, silences, now):
         line, code = nagios.unknown(f"cannot write the metrics file {written}; {line}")
-    print(line)
+    print(redact.redact(line))
     return code
 
 
