@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         pdf = args.pdf.expanduser()
         descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
         had_record = drop.record.is_file()
-        token = settings.secret(settings.CATALOG_TOKEN_ENV)
+        token = settings.catalog_token()
         with ReportMemory(settings.state_dir(), args.url) as memory, \
                 UploadRecord(drop.record, args.url, writable=had_record) as record, \
                 Catalog(args.url, token=token, timeout=args.timeout,

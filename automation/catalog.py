@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -32,6 +32,7 @@ from urllib3.util.retry import Retry
 from automation import settings
 from automation.catalog_lock import CatalogLock
 from automation.errors import AutomationError, ItemError
+from automation.redact import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +66,6 @@ class Transient(Exception):
     def __init__(self, message: str, unanswered: bool = False) -> None:
         super().__init__(message)
         self.unanswered = unanswered
-
-
-def mask_url(url: str) -> str:
-    """A URL as it may be printed or recorded: its user and password masked."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def make_session(url: str, token: str | None, retries: int, pool_size: int) -> requests.Session:
@@ -377,7 +369,7 @@ def open_catalog(args: argparse.Namespace, lock: CatalogLock | None = None) -> C
     with the lock of a sending run, which notes each POST before it goes."""
     return Catalog(
         args.url,
-        token=settings.secret(settings.CATALOG_TOKEN_ENV),
+        token=settings.catalog_token(),
         timeout=args.timeout,
         retries=args.retries,
         pool_size=args.jobs,

@@ -23,8 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-from automation.catalog import mask_url
 from automation.errors import AutomationError
+from automation.redact import mask_url
 
 log = logging.getLogger(__name__)
 
