@@ -16,9 +16,13 @@ from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 
-# scheme://userinfo@ : the userinfo ends at the last @ before the path (a password may hold
-# an @ of its own when it was not percent-encoded).
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
+# scheme://userinfo@ : the userinfo ends at the last @ before the query, whitespace or the
+# end. A password may hold an @ or a / of its own when it was not percent-encoded; a path with
+# an @ in it is masked too, which hides more than needed, never less.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^?#\s]*)@")
+# A whole URL setting: everything before its last @ is taken for the userinfo, whatever it
+# holds (a line end, a # or a / the user did not encode), with its scheme or without.
+_URL_VALUE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>.*)@", re.DOTALL)
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -55,8 +59,8 @@ def register(secret: str | None) -> None:
 
 
 def url_password(url: str) -> str | None:
-    """The password in a URL's user:password@, or None."""
-    match = _USERINFO.search(url)
+    """The password in a URL's user:password@ (with its scheme or without), or None."""
+    match = _URL_VALUE.match(url)
     if not match or ":" not in match["userinfo"]:
         return None
     return match["userinfo"].partition(":")[2] or None
@@ -76,15 +80,21 @@ def forget() -> None:
         _pattern = None
 
 
+def _masked(match: re.Match[str], scheme: str | None = None) -> str:
+    userinfo = f"{MASK}:{MASK}" if ":" in match["userinfo"] else MASK
+    return f"{match['scheme'] if scheme is None else scheme}{userinfo}@"
+
+
+def mask_urls(text: str) -> str:
+    """A text with the user:password@ of each URL in it shown as ***:***@ (a user alone as
+    ***@), and nothing else changed."""
+    return _USERINFO.sub(_masked, text)
+
+
 def mask_url(url: str) -> str:
-    """A URL (or any text holding URLs) with each user:password@ shown as ***:***@ (a user
-    alone as ***@), and nothing else changed."""
-
-    def masked(match: re.Match[str]) -> str:
-        userinfo = f"{MASK}:{MASK}" if ":" in match["userinfo"] else MASK
-        return f"{match['scheme']}{userinfo}@"
-
-    return _USERINFO.sub(masked, url)
+    """A URL as it may be shown, logged or recorded: its user:password@ as ***:***@, also when
+    it was written without its scheme (user:password@host)."""
+    return _URL_VALUE.sub(lambda match: _masked(match, match["scheme"] or ""), url, count=1)
 
 
 def redact(text: str) -> str:
@@ -92,7 +102,7 @@ def redact(text: str) -> str:
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    return mask_url(text)
+    return mask_urls(text)
 
 
 def shows_secret(text: str) -> bool:

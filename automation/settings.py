@@ -60,7 +60,8 @@ def number_type(
         except ValueError:
             raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
         too_high = high is not None and value > high
-        if not math.isfinite(value) or value < low or (above and value == low) or too_high:
+        infinite = isinstance(value, float) and not math.isfinite(value)  # an int may be huge
+        if infinite or value < low or (above and value == low) or too_high:
             raise argparse.ArgumentTypeError(f"must be {rule}: {text.strip()!r}")
         return value
 
@@ -122,12 +123,20 @@ def catalog_url(text: str) -> str:
     if _SPACE_OR_CONTROL.search(url):
         raise argparse.ArgumentTypeError(
             f"not a URL: {shown!r} holds a space or a control character")
+    # urllib's own messages may quote the host and port, where a password can end up: ours
     try:
         parts = urlsplit(url)
-        host, number = parts.hostname, parts.port
+        host = parts.hostname
     except ValueError as error:
+        reason = ("an IPv6 address without its ]" if "IPv6" in str(error)
+                  else "its host changes under Unicode normalization")
         raise argparse.ArgumentTypeError(
-            f"not a URL like http://host/: {shown!r} ({redact.redact(str(error))})") from None
+            f"not a URL like http://host/: {shown!r} ({reason})") from None
+    try:
+        number = parts.port
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a URL: {shown!r} (its port is not a number from 1 to 65535)") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise argparse.ArgumentTypeError(
             f"not an http:// or https:// URL: {shown!r} (write it like http://localhost:8000)")

@@ -171,7 +171,7 @@ def test_a_bad_url_is_unknown_and_the_other_checks_are_still_read(
     state, text, perf = parsed(capsys.readouterr().out)
     assert state == "UNKNOWN"
     assert text == ("cannot check catalog http://[::1: --url: not a URL like http://host/: "
-                    "'http://[::1' (Invalid IPv6 URL); "
+                    "'http://[::1' (an IPv6 address without its ]); "
                     "Available memory is less than 500MB (it is 100MB)")
     assert {"cpu_usage", "disk_free /", "memory_available"} <= set(perf)
 

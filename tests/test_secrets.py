@@ -228,8 +228,16 @@ def test_a_bugs_traceback_is_shown_without_the_secret(tmp_path: Path) -> None:
 @pytest.mark.parametrize("url", [
     pytest.param(f"http://ops:{SECRET}@127.0.0.1:1/", id="password"),
     pytest.param(f"http://ops:{quote(SECRET + '@/', safe='')}@127.0.0.1:1/", id="percent-encoded"),
+    pytest.param(f"http://ops:{SECRET}@/\r@127.0.0.1:1/", id="not encoded"),
 ])
 def test_mask_url_hides_user_and_password(url: str, forget_secrets) -> None:
     assert redact.mask_url(url) == "http://***:***@127.0.0.1:1/"
+    assert redact.mask_url(url.removeprefix("http://")) == "***:***@127.0.0.1:1/"  # no scheme
     assert redact.mask_url("http://127.0.0.1:1/") == "http://127.0.0.1:1/"
-    assert redact.mask_url("see http://ops@host/x") == "see http://***@host/x"
+    assert redact.url_password(url) in {SECRET, quote(SECRET + "@/", safe=""), f"{SECRET}@/\r"}
+
+
+def test_mask_urls_hides_each_user_and_password_in_a_text() -> None:
+    text = f"see http://ops:{SECRET}@127.0.0.1:1/ and http://ops@host/x, not ops@example.com"
+    assert redact.mask_urls(text) == (
+        "see http://***:***@127.0.0.1:1/ and http://***@host/x, not ops@example.com")
