@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 import changeImage
+from automation import redact
 from demo.processes import Server, start_catalog, start_smtp_sink
 from demo.sample_drop import write_drop
 from demo.smtp_sink import MailSink
@@ -59,6 +60,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in CONTRACT_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "user-state"))
+    redact.forget()  # the secrets an earlier test registered are not this one's
 
 
 @pytest.fixture(autouse=True)

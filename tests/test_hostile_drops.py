@@ -110,10 +110,10 @@ ENTRIES = [
           failure="descriptions/012.txt: weight '99999999999 lbs' is too large"),
     Entry("013", text=b"Plum\n68 kg\nx", failure="descriptions/013.txt: weight '68 kg' is not "
           "in lbs (unit 'kg')"),
-    Entry("014", text=b"P" * 101 + b"\n150 lbs\nx", failure="descriptions/014.txt: the service "
-          "refused it (400): name: Ensure this field has no more than 100 characters."),
-    Entry("015", text=b"Plum\n150 lbs\n" + b"x" * 5001, failure="descriptions/015.txt: the "
-          "service refused it (400): description: Ensure this field has no more than 5000"),
+    Entry("014", text=b"P" * 101 + b"\n150 lbs\nx", failure="descriptions/014.txt: its name "
+          "has 101 characters; the store's service keeps at most 100: not posted"),
+    Entry("015", text=b"Plum\n150 lbs\n" + b"x" * 5001, failure="descriptions/015.txt: its "
+          "description has 5001 characters; the store's service keeps at most 5000: not posted"),
     Entry("016", text="Pêche\n150 lbs\nx".encode("latin-1"),
           failure="descriptions/016.txt: not UTF-8 text (byte 0xea at offset 1)"),
     Entry("017", text=None, failure=""),  # a photo with no description: uploaded, warned

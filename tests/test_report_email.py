@@ -440,8 +440,9 @@ def test_read_landed_checks_the_record_against_the_catalog(
         NotImported("descriptions/002.txt", NOT_POSTED, "Avocado"),
         NotImported("descriptions/008.txt", "weight '2 kg' is not in lbs (unit 'kg')"),
         NotImported("descriptions/009.txt", ANSWER_LOST, FRUITS[8].name),
-        NotImported("descriptions/010.txt", "its image images/010.jpeg was not uploaded: not a "
-                    "JPEG image (Pillow cannot identify it): not uploaded", FRUITS[9].name),
+        NotImported("descriptions/010.txt", "its image images/010.jpeg was not uploaded: was not "
+                    "made from the images/010.tiff now in the drop (it could not be converted, or "
+                    "changeImage.py has not run since it arrived): not sent", FRUITS[9].name),
         NotImported("descriptions/011.txt", NOT_POSTED, "Fig"),
     ]
 

@@ -40,7 +40,6 @@ from automation import redact
 from automation.errors import AutomationError
 from automation.health import cron
 from automation.health.flags import BadFlags
-from automation.record import UploadRecord
 from demo.processes import Server, free_port, start_catalog, start_smtp_sink
 from demo.sample_drop import write_drop
 from tests.helpers import CONTRACT_ENV
@@ -190,11 +189,6 @@ def assert_kept_to_the_contract(outcome: Outcome, folder: Path, codes: set[int])
                 assert secret.encode() not in data, (secret, path)
 
 
-def record_masks_urls() -> bool:
-    """Whether the record keeps a catalog URL without its password (record.py's part)."""
-    return URL_PASSWORD not in UploadRecord(Path("unused"), f"http://ops:{URL_PASSWORD}@h").catalog
-
-
 # --- The servers and the drop -------------------------------------------------------------
 
 
@@ -228,11 +222,18 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         redact.forget()
 
 
+def copy_drop(source: Path, target: Path) -> None:
+    """A copy of a converted drop: its TIFFs are new files, so its JPEGs are made again (the
+    same bytes), as an operator who copies a drop must."""
+    shutil.copytree(source, target, symlinks=True)
+    assert changeImage.main(["--data-dir", str(target), "--jobs", "1", "-q"]) == 0
+
+
 def example_folder(tmp_path: Path, services: Services) -> tuple[Path, Path]:
     """A folder of this example's own, holding a copy of the drop; both paths."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     drop = folder / "drop"
-    shutil.copytree(services.drop, drop, symlinks=True)
+    copy_drop(services.drop, drop)
     return folder, drop
 
 
@@ -385,23 +386,9 @@ SCRIPTS: dict[str, tuple[ModuleType, Callable[..., tuple[dict[str, str], list[st
     "emails.py": (emails, emails_run),
     "health_check.py": (health_check, health_run),
 }
-WRITE_THE_RECORD = ("supplier_image_upload.py", "run.py")
 
 
-def script_params() -> list:
-    """One test per script; those that write the record wait for it to mask URLs."""
-    params = []
-    for script in SCRIPTS:
-        marks = []
-        if script in WRITE_THE_RECORD and not record_masks_urls():
-            marks.append(pytest.mark.xfail(
-                reason="record.py keeps the catalog URL as given, password and all, until it "
-                       "stores redact.mask_url(url)", strict=False))
-        params.append(pytest.param(script, marks=marks, id=script))
-    return params
-
-
-@pytest.mark.parametrize("script", script_params())
+@pytest.mark.parametrize("script", SCRIPTS)
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
@@ -452,7 +439,7 @@ def test_the_issues_cases(script: str, env: dict[str, str], argv: list[str], cod
                           services: Services, tmp_path: Path) -> None:
     module, _ = SCRIPTS[script]
     drop = tmp_path / "drop"
-    shutil.copytree(services.drop, drop, symlinks=True)
+    copy_drop(services.drop, drop)
     log_file = str(tmp_path / "h.log")
     argv = [word.replace("CLOSED", str(services.closed_port)).replace("LOG", log_file)
             for word in argv]
@@ -465,15 +452,12 @@ def test_the_issues_cases(script: str, env: dict[str, str], argv: list[str], cod
     assert_kept_to_the_contract(outcome, tmp_path, {code})
 
 
-@pytest.mark.xfail(not record_masks_urls(), strict=True,
-                   reason="record.py keeps the catalog URL as given, password and all, until it "
-                          "stores redact.mask_url(url)")
 def test_a_password_in_the_url_stays_out_of_the_record(services: Services, tmp_path: Path
                                                        ) -> None:
     """Upload with the password in the URL: the service refuses its Basic login, after the
     record noted the attempt."""
     drop = tmp_path / "drop"
-    shutil.copytree(services.drop, drop, symlinks=True)
+    copy_drop(services.drop, drop)
     url = f"http://ops:{URL_PASSWORD}@127.0.0.1:{services.catalog.port}"
     (drop / "images" / "001.jpeg").unlink()  # something new to send
     assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
