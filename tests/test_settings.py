@@ -109,6 +109,10 @@ def test_a_credential_is_read_from_the_environment_only(monkeypatch: pytest.Monk
     assert settings.secret("SMTP_PASSWORD") is None
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
     assert settings.secret("SMTP_PASSWORD") == "s3cret"
+    monkeypatch.setenv("CATALOG_TOKEN", "  the-token\n")  # the line end of a file is not in it
+    assert settings.secret("CATALOG_TOKEN") == "the-token"
+    monkeypatch.setenv("CATALOG_TOKEN", " \n")
+    assert settings.secret("CATALOG_TOKEN") is None
     parser = argparse.ArgumentParser()
     settings.add_catalog_flags(parser)
     settings.add_smtp_flags(parser)
@@ -126,12 +130,12 @@ def test_the_catalog_flags_and_their_defaults() -> None:
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--timeout", "0"], "must be above 0 and at most 31536000: '0'"),
-    (["--retries", "-1"], "must be from 0 to 100: '-1'"),
-    (["--jobs", "0"], "must be from 1 to 256: '0'"),
-    (["--jobs", "two"], "not a whole number: 'two'"),
-    (["--timeout", "nan"], "must be above 0 and at most 31536000: 'nan'"),
-    (["--timeout", "inf"], "must be above 0 and at most 31536000: 'inf'"),
+    (["--timeout", "0"], "--timeout: must be above 0 and at most 31536000: '0'"),
+    (["--timeout", "nan"], "--timeout: must be above 0 and at most 31536000: 'nan'"),
+    (["--timeout", "inf"], "--timeout: must be above 0 and at most 31536000: 'inf'"),
+    (["--retries", "-1"], "--retries: must be from 0 to 100: '-1'"),
+    (["--jobs", "0"], "--jobs: must be from 1 to 256: '0'"),
+    (["--jobs", "two"], "--jobs: not a whole number: 'two'"),
 ])
 def test_a_bad_number_is_refused_with_its_rule(flags: list[str], message: str,
                                                capsys: pytest.CaptureFixture) -> None:
