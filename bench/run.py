@@ -60,7 +60,9 @@ def measure(commands: list[list[str]], env: dict[str, str] | None = None) -> tup
     total, peak = 0.0, 0
     for command in commands:
         done = subprocess.run([PYTHON, "bench/peak.py", *command], cwd=PROJECT,
-                              stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+                              stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "XDG_STATE_HOME": str(OUT / "state"),
+                                   **(env or {})})
         if done.returncode != 0:
             raise SystemExit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr}")
         seconds, kb = done.stderr.split()[-2:]

@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "REPORT_RECIPIENT": "supplier@example.com",
         "ALERT_RECIPIENT": "oncall@example.com",
         "HEALTH_STATE_FILE": str(OUT / "health-state.json"),
+        "XDG_STATE_HOME": str(OUT / "state"),  # the catalog's lock, the reports sent
     }
     codes: list[int] = []
     try:
