@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import psutil
 import requests
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -81,21 +82,38 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self, sig: int = signal.SIGKILL) -> None:
-        """Stop it, with every process it started, and wait until it is gone.
+        """Stop it, with every process it started, and wait until they are all gone.
 
         At once by default: a graceful stop would wait for gunicorn's graceful timeout (some
         seconds) whenever a client keeps a connection alive. What the servers keep is on disk
-        before they answer (SQLite's journal, the media, each .eml), so nothing is lost.
+        before they answer (SQLite's journal, the media, each .eml), so nothing is lost. It
+        returns only once no process of the server is left to take a request or hold its
+        port (gunicorn's worker can outlive its killed master by a moment).
         """
-        if self.process.poll() is None:
+        if self.process.poll() is not None:
+            return
+        family = [self.process.pid]
+        with contextlib.suppress(psutil.Error):
+            family += [child.pid for child in psutil.Process(self.process.pid).children(True)]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, family)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process still runs (a zombie has closed its sockets: it does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _spawn(command: list[str], log: Path, env: dict[str, str],
