@@ -11,6 +11,7 @@ every answer in hand clears the note, so that the next one waits for nothing.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -59,10 +60,11 @@ class CatalogLock:
         self._wait_for_earlier_requests()
         return self
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         assert self._file is not None
-        if exc_type is None and self._unsettled == 0:
-            self._write(0.0)  # every request of this run was answered or settled
+        if self._unsettled == 0:  # every request was answered or settled, whatever stopped us
+            with contextlib.suppress(AutomationError):  # the next run then waits: no harm
+                self._write(0.0)
         self._file.close()  # closing releases the lock
 
     def _acquire(self) -> None:
