@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 import changeImage
 from automation import redact
 from demo.processes import Server, start_catalog, start_smtp_sink
+from demo.proxy import CatalogProxy
 from demo.sample_drop import write_drop
 from demo.smtp_sink import MailSink
 from tests.health_helpers import Machine, feed
@@ -124,6 +125,14 @@ def mailbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox
     monkeypatch.setenv("SMTP_PORT", str(server.port))
     yield Mailbox(server.port, MailSink(tmp_path / "mail"))
     server.stop()
+
+
+@pytest.fixture
+def proxy(catalog: Server) -> Iterator[CatalogProxy]:
+    """A fault proxy in front of the real service (demo/proxy.py)."""
+    started = CatalogProxy(catalog.url).start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-import emails
 from demo.processes import free_port
 from demo.smtp_sink import MailSink, start_sink
 from emails import (
@@ -34,16 +33,12 @@ from emails import (
 )
 from emails import main as emails_main
 
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 SENDER = "automation@example.com"
 RECIPIENT = "supplier@example.com"
 USER = "automation"
 PASSWORD = "s3cret-Pa55word"
-
-
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry without the real waits."""
-    monkeypatch.setattr(emails, "BACKOFF_SECONDS", 0.01)
 
 
 @pytest.fixture(autouse=True)

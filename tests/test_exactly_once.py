@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -35,28 +34,9 @@ from demo.proxy import CatalogProxy
 from demo.sample_drop import NEXT_WEEK, write_drop
 from tests.helpers import catalog_fruits, media_files
 
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 QUICK = ["--timeout", "1", "--settle", "1", "--retries", "2"]
-
-
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries wait milliseconds instead of seconds: the waits are not what is tested."""
-    monkeypatch.setattr("automation.catalog.BACKOFF_SECONDS", 0.01)
-
-
-@pytest.fixture
-def converted(drop: Path) -> Path:
-    """The sample drop with its catalog JPEGs made."""
-    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
-    return drop
-
-
-@pytest.fixture
-def proxy(catalog) -> Iterator[CatalogProxy]:
-    """A fault proxy in front of the real service."""
-    started = CatalogProxy(catalog.url).start()
-    yield started
-    started.stop()
 
 
 def steps(drop: Path, url: str, *flags: str, quiet: bool = True) -> list[int]:

@@ -19,26 +19,7 @@ from demo.proxy import CatalogProxy
 from demo.sample_drop import write_drop
 from tests.helpers import catalog_fruits, media_files, run_script
 
-
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries wait milliseconds instead of seconds: the waits are not what is tested."""
-    monkeypatch.setattr("automation.catalog.BACKOFF_SECONDS", 0.01)
-
-
-@pytest.fixture
-def converted(drop: Path) -> Path:
-    """The sample drop with its catalog JPEGs made."""
-    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
-    return drop
-
-
-@pytest.fixture
-def proxy(catalog) -> Iterator[CatalogProxy]:
-    """A fault proxy in front of the real service."""
-    started = CatalogProxy(catalog.url).start()
-    yield started
-    started.stop()
+pytestmark = pytest.mark.usefixtures("quick_backoff")
 
 
 def steps(drop: Path, url: str, *flags: str) -> list[int]:

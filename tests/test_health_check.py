@@ -35,15 +35,8 @@ from tests.health_helpers import (
     NEVER,
     T0,
     Machine,
-    feed,
 )
 from tests.helpers import run_script
-
-
-@pytest.fixture
-def machine(monkeypatch: pytest.MonkeyPatch):
-    """A healthy machine whose readings the test sets."""
-    yield from feed(monkeypatch)
 
 
 def args_of(tmp_path: Path, *flags: str):

@@ -10,16 +10,10 @@ import pytest
 from automation.health import measure
 from automation.health.judge import MB
 from automation.health.measure import CpuSample, CpuUsage, unusable, usage_between
-from tests.health_helpers import BOOT, T0, Machine, feed
+from tests.health_helpers import BOOT, T0, Machine
 
 MINUTE = timedelta(minutes=1)
 SHORTEST, LONGEST = timedelta(seconds=1), timedelta(minutes=15)
-
-
-@pytest.fixture
-def machine(monkeypatch: pytest.MonkeyPatch):
-    """A healthy machine whose readings the test sets."""
-    yield from feed(monkeypatch)
 
 
 def sample(minute: float, boot: float = BOOT, **times: float) -> CpuSample:

@@ -14,7 +14,7 @@ import health_check
 from automation.health import pipeline
 from automation.health.judge import MB, Limit, judge
 from automation.health.metrics import exposition
-from tests.health_helpers import NEVER, T0, Machine, feed
+from tests.health_helpers import NEVER, T0, Machine
 from tests.helpers import run_script
 
 
@@ -27,12 +27,6 @@ def read_back(text: str) -> dict[str, dict[tuple, float]]:
     assert len(names) == len(set(names))  # one HELP and TYPE per name, its samples together
     return {family.name: {tuple(sorted(sample.labels.items())): sample.value
                           for sample in family.samples} for family in families}
-
-
-@pytest.fixture
-def machine(monkeypatch: pytest.MonkeyPatch):
-    """A healthy machine whose readings the test sets."""
-    yield from feed(monkeypatch)
 
 
 def run_at(tmp_path: Path, minute: float, *flags: str, nagios: bool = False) -> int:

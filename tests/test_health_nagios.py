@@ -13,7 +13,7 @@ import pytest
 import health_check
 from automation.health import nagios, pipeline
 from automation.health.judge import MB, UNKNOWN, Limit, Verdict, judge
-from tests.health_helpers import NEVER, T0, Machine, feed
+from tests.health_helpers import NEVER, T0, Machine
 from tests.helpers import run_script
 
 STATUS = re.compile(r"(OK|WARNING|CRITICAL|UNKNOWN) - ([^|\n]+?)(?: \| ([^|\n]+))?")
@@ -33,12 +33,6 @@ def parsed(line: str) -> tuple[str, str, dict[str, tuple]]:
         assert field, f"not performance data: {item!r}"
         perf[field[1].strip("'")] = field.groups()[1:]
     return match[1], match[2], perf
-
-
-@pytest.fixture
-def machine(monkeypatch: pytest.MonkeyPatch):
-    """A healthy machine whose readings the test sets."""
-    yield from feed(monkeypatch)
 
 
 def plugin_at(tmp_path: Path, minute: float, *flags: str) -> int:

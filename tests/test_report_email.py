@@ -25,7 +25,6 @@ from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 import changeImage
-import emails
 import report_email
 import run
 import supplier_image_upload
@@ -54,15 +53,11 @@ from reports import AlreadyInCatalog, ImportedFruit, ImportReport, NotImported, 
 from tests.conftest import SMALL
 from tests.helpers import catalog_fruits, requests_received, run_script
 
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 MARKUP_NAME = "Salt & Pepper <Special>"
 TOTAL = sum(fruit.weight for fruit in FRUITS)  # 2790
 MONTH = 30 * 24 * 3600
-
-
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry mail without the real waits."""
-    monkeypatch.setattr(emails, "BACKOFF_SECONDS", 0.01)
 
 
 def import_drop(drop: Path, url: str) -> list[int]:

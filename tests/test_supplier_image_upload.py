@@ -6,7 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
 import requests
 from PIL import Image
 
@@ -15,13 +14,6 @@ import supplier_image_upload
 from automation.record import PENDING, ImageEvent, UploadRecord, sha256_of
 from demo.processes import free_port
 from tests.helpers import media_files, requests_received
-
-
-@pytest.fixture
-def converted(drop: Path) -> Path:
-    """The sample drop with its catalog JPEGs made."""
-    assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
-    return drop
 
 
 def upload(drop: Path, url: str, *flags: str) -> int:
