@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -69,8 +70,9 @@ def restore_logging() -> Iterator[None]:
     """A script's main() sets up the root logger (-q: errors only); undo it after each test,
     so that no later test misses a warning in caplog, whatever the order."""
     root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
+    level, handlers, hook = root.level, list(root.handlers), sys.excepthook
     yield
+    sys.excepthook = hook  # setup_logging reports uncaught errors through logging
     root.setLevel(level)
     for handler in root.handlers[:]:
         if handler not in handlers:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -210,10 +211,19 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     drop = root / "drop"
     write_drop(drop, count=3, size=(150, 100))
     steps = ["--data-dir", str(drop), "--url", catalog.url, "-q"]
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     with environment({"CATALOG_TOKEN": TOKEN}):
         assert changeImage.main(["--data-dir", str(drop), "--jobs", "1", "-q"]) == 0
         assert supplier_image_upload.main(steps) == 0
         assert run.main(steps) == 0
+    # The mains set the root logger up (-q: errors only); the tests after this module's must
+    # find it as it was (conftest's restore_logging does it for each test, not for this).
+    root.setLevel(level)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
     try:
         yield Services(catalog, sink.port, free_port(), drop)
     finally:
