@@ -30,6 +30,7 @@ from automation.descriptions import Description, parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name
 from automation.errors import AutomationError, ItemError
 from automation.holdings import Holdings, fields_of
+from automation.mail import MailError, SmtpSettings, generate_email, send_email
 from automation.record import (
     DONE,
     FAILED,
@@ -46,7 +47,6 @@ from automation.record import (
     sha256_of,
 )
 from automation.reported import Listed, ReportMemory, SentReport
-from emails import MailError, SmtpSettings, generate_email, send_email
 from reports import (
     AlreadyInCatalog,
     ImportedFruit,

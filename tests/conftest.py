@@ -148,4 +148,4 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries wait milliseconds instead of seconds, the catalog's and the mail's: the waits
     are not what is tested. (A module takes it with pytest.mark.usefixtures.)"""
     monkeypatch.setattr("automation.catalog.BACKOFF_SECONDS", 0.01)
-    monkeypatch.setattr("emails.BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr("automation.mail.BACKOFF_SECONDS", 0.01)

@@ -197,7 +197,7 @@ def assert_kept_to_the_contract(outcome: Outcome, folder: Path, codes: set[int])
 def quick_mail_backoff() -> Iterator[None]:
     """A mail server that does not answer is tried four times: without the waits between."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(emails, "BACKOFF_SECONDS", 0.01)
+        patch.setattr("automation.mail.BACKOFF_SECONDS", 0.01)
         yield
 
 

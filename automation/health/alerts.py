@@ -105,7 +105,7 @@ def queued(outbox: Sequence[Message], check: str) -> bool:
 
 def deliver(outbox: Sequence[Message], send: Send, now: datetime) -> tuple[Message, ...]:
     """Send the outbox oldest first; at the first failure keep the rest for the next run."""
-    from emails import MailError  # smtplib and ssl: only when there is mail to send
+    from automation.mail import MailError  # smtplib and ssl: only when there is mail to send
 
     for index, message in enumerate(outbox):
         try:
@@ -122,7 +122,7 @@ def mailer(args: argparse.Namespace) -> Send:
     """Send one alert to the recipient, one try (a dead server must not hold a cron run)."""
 
     def send(subject: str, body: str) -> None:
-        from emails import SmtpSettings, generate_error_report, send_email
+        from automation.mail import SmtpSettings, generate_error_report, send_email
 
         send_email(generate_error_report(args.sender, args.recipient, subject, body),
                    SmtpSettings.from_args(args), attempts=1, timeout=args.probe_timeout)
