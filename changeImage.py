@@ -12,7 +12,6 @@ not a TIFF image is reported and the rest go on.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import io
 import math
@@ -28,10 +27,8 @@ from PIL import Image, ImageChops, ImageCms
 
 from automation import settings
 from automation.batch import (
-    DONE,
-    FAILED,
-    SKIPPED,
     Outcome,
+    Status,
     display_name,
     run_each,
     summarize,
@@ -47,6 +44,7 @@ from automation.drop import (
     open_regular,
 )
 from automation.errors import AutomationError, ItemError
+from automation.files import replacing
 from automation.madefrom import FileState, Made, MadeFrom, tell_kept
 from automation.madefrom import summary as made_summary
 
@@ -350,15 +348,12 @@ def open_tiff(file: BinaryIO, max_pixels: int) -> Image.Image:
     return image
 
 
-def write_atomically(image: Image.Image, target: Path) -> None:
-    """Save a JPEG under a temporary name, then rename it: never a half-written target."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+def write_jpeg(image: Image.Image, target: Path) -> None:
+    """Save a JPEG whole or not at all (a JPEG lost in a crash is made again: not synced)."""
     try:
-        image.save(temporary, "JPEG", **JPEG_SETTINGS)
-        os.replace(temporary, target)
+        with replacing(target, durable=False) as temporary:
+            image.save(temporary, "JPEG", **JPEG_SETTINGS)
     except OSError as error:
-        with contextlib.suppress(OSError):  # a read-only folder cannot even hold the attempt
-            temporary.unlink(missing_ok=True)
         raise ItemError(f"cannot write {target}: {error.strerror or error}") from None
 
 
@@ -375,11 +370,12 @@ def convert(task: Task) -> Outcome:
                 result, note = render(image, task.fit)
             except DECODE_ERRORS as error:
                 raise ItemError(f"cannot decode it ({error})") from None
-        write_atomically(result, target)
+        write_jpeg(result, target)
     except ItemError as error:
-        return Outcome(task.name, FAILED, str(error))
+        return Outcome(task.name, Status.FAILED, str(error))
     pages_note = f"has {pages} pages: converted the first" if pages > 1 else ""
-    return Outcome(task.name, DONE, "; ".join(text for text in (pages_note, note) if text))
+    notes = "; ".join(text for text in (pages_note, note) if text)
+    return Outcome(task.name, Status.DONE, notes)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -433,11 +429,11 @@ def main(argv: list[str] | None = None) -> int:
         sources = {task.source: source_state(task.source) for task in tasks}
         made = {task: judge(task, sources[task.source], made_from) for task in tasks}
         stale = [task for task in tasks if args.force or made[task] is Made.STALE]
-        fresh = [tell(Outcome(task.name, SKIPPED)) for task in tasks if task not in stale]
+        fresh = [tell(Outcome(task.name, Status.SKIPPED)) for task in tasks if task not in stale]
         outcomes = run_each(convert, stale, args.jobs, "converting", args.quiet, processes=True)
         for task, outcome in zip(stale, outcomes, strict=True):
             source = sources[task.source]
-            if outcome.status == DONE and source is not None:
+            if outcome.status == Status.DONE and source is not None:
                 made_from.note(task.source, target_for(task.source, output), source,
                                recipe(task.fit))
         made_from.save()
@@ -445,9 +441,9 @@ def main(argv: list[str] | None = None) -> int:
                 if task not in stale and made[task] is not Made.UP_TO_DATE}
         done = fresh + outcomes
         if not args.quiet:
-            print(made_summary(sum(outcome.status == DONE for outcome in done),
+            print(made_summary(sum(outcome.status == Status.DONE for outcome in done),
                                len(fresh) - len(kept), len(kept),
-                               sum(outcome.status == FAILED for outcome in done)))
+                               sum(outcome.status == Status.FAILED for outcome in done)))
         tell_kept(kept, made_from)
         return summarize(done, "converted", "already up to date", quiet=True)
 

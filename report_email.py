@@ -29,6 +29,7 @@ from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.descriptions import Description, parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name
 from automation.errors import AutomationError, ItemError
+from automation.files import replacing
 from automation.holdings import Holdings, fields_of
 from automation.mail import MailError, SmtpSettings, generate_email, send_email
 from automation.record import (
@@ -363,13 +364,11 @@ def email_body(report: ImportReport) -> str:
 
 def write_pdf(path: Path, report: ImportReport) -> None:
     """Write the report's PDF at path, whole or not at all."""
-    partial = path.with_name(path.name + ".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_import_report(partial, report)
-        partial.replace(path)
+        with replacing(path) as partial:
+            write_import_report(partial, report)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         reason = error.strerror or error
         raise AutomationError(f"{path}: cannot write the report: {reason}") from None
 

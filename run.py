@@ -41,7 +41,16 @@ from automation.record import (
     item_digest,
     sha256_of,
 )
-from automation.sendonce import SEND, Landed, Plan, carry_out, fail, hold, note_on_sending, preview
+from automation.sendonce import (
+    SEND,
+    Location,
+    Plan,
+    carry_out,
+    fail,
+    hold,
+    note_on_sending,
+    preview,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +94,7 @@ def two_versions(product: Description, picture: str, holdings: Holdings) -> str:
             "versions will show")
 
 
-def landed_as(stored: dict[str, Any] | None) -> Landed | None:
+def landed_as(stored: dict[str, Any] | None) -> Location | None:
     """What the record keeps of a fruit the catalog holds."""
     return None if stored is None else {"id": stored["id"], "image_name": stored["image_name"]}
 
@@ -107,7 +116,7 @@ def remember_what_was_served(record: UploadRecord, holdings: Holdings) -> None:
             holdings.remember(image.image_name, image.sha256)
 
 
-def post(holdings: Holdings, fruit: dict[str, Any], picture: str) -> Landed:
+def post(holdings: Holdings, fruit: dict[str, Any], picture: str) -> Location:
     """Post a fruit, and take it into the view of the catalog."""
     stored = holdings.catalog.post_fruit(fruit)
     holdings.posted({**fruit, **stored}, picture)
@@ -161,7 +170,7 @@ def new_fruit_plan(
     """The plan to post a product the catalog does not hold."""
     fruit = product.as_fruit(event.image_name)
 
-    def find(fresh: bool) -> Landed | None:
+    def find(fresh: bool) -> Location | None:
         return landed_as(holdings.find_fruit(product, picture, fresh))
 
     return Plan(

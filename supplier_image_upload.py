@@ -40,7 +40,16 @@ from automation.errors import AutomationError, ItemError
 from automation.holdings import Holdings, image_names
 from automation.pictures import Conversions
 from automation.record import FAILED, ImageEvent, UploadRecord, sha256_of
-from automation.sendonce import SEND, Landed, Plan, carry_out, fail, hold, note_on_sending, preview
+from automation.sendonce import (
+    SEND,
+    Location,
+    Plan,
+    carry_out,
+    fail,
+    hold,
+    note_on_sending,
+    preview,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +92,7 @@ def check_jpeg(data: bytes) -> None:
         raise ItemError("not a JPEG image (Pillow cannot identify it): not uploaded") from None
 
 
-def upload(holdings: Holdings, name: str, data: bytes, picture: str) -> Landed:
+def upload(holdings: Holdings, name: str, data: bytes, picture: str) -> Location:
     """Upload an image under a name that was free: the service then serves it there (no other
     run sends to this catalog meanwhile)."""
     holdings.catalog.upload_image(name, data)
@@ -125,7 +134,7 @@ def plan_upload(
         return hold(event)
     name = place.name
 
-    def find(fresh: bool) -> Landed | None:
+    def find(fresh: bool) -> Location | None:
         return {"image_name": name} if holdings.served(name, fresh) == picture else None
 
     return Plan(

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,9 +18,13 @@ R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
-DONE = "done"
-SKIPPED = "skipped"
-FAILED = "failed"
+class Status(str, Enum):
+    """What became of an item in one run (the record's states are another thing: record.py)."""
+
+    DONE = "done"
+    SKIPPED = "skipped"  # nothing to do: the catalog has it, the JPEG is up to date
+    FAILED = "failed"
+
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class Outcome:
     """What became of one item: done, skipped (nothing to do) or failed, and why."""
 
     item: str
-    status: str
+    status: Status
     reason: str = ""  # why it failed, or what the operator must know (a warning)
     renewed: bool = False  # new content at a number that held an earlier drop's item
 
@@ -42,7 +47,7 @@ def display_name(path: Path, root: Path) -> str:
 
 def tell(outcome: Outcome) -> Outcome:
     """Log one outcome as it happens: a failure in one line naming the file and the reason."""
-    if outcome.status == FAILED:
+    if outcome.status == Status.FAILED:
         log.error("%s: %s", outcome.item, outcome.reason)
     elif outcome.reason:
         log.warning("%s: %s", outcome.item, outcome.reason)
@@ -106,8 +111,9 @@ def summarize(
     """
     outcomes = list(outcomes)
     counts = Counter(outcome.status for outcome in outcomes)
-    again = sum(1 for outcome in outcomes if outcome.renewed and outcome.status == DONE)
+    again = sum(1 for outcome in outcomes if outcome.renewed and outcome.status == Status.DONE)
     if not quiet:
-        line = f"{counts[DONE]} {done}, {counts[SKIPPED]} {skipped}, {counts[FAILED]} {failed}"
+        line = (f"{counts[Status.DONE]} {done}, {counts[Status.SKIPPED]} {skipped}, "
+                f"{counts[Status.FAILED]} {failed}")
         print(f"{line}; {again} {renewed}" if renewed and again else line)
-    return ITEMS_FAILED if counts[FAILED] else OK
+    return ITEMS_FAILED if counts[Status.FAILED] else OK

@@ -47,7 +47,7 @@ def fields_of(fruit: Description | dict[str, Any]) -> tuple[str, int, str]:
 
 
 @dataclass(frozen=True)
-class Placement:
+class PictureName:
     """Where a picture goes in the catalog: the name, and whether it already serves it there."""
 
     name: str
@@ -119,25 +119,25 @@ class Holdings:
         with lock:
             yield
 
-    def place(self, key: str, picture: str) -> Placement | None:
+    def place(self, key: str, picture: str) -> PictureName | None:
         """Where drop entry key's picture goes: a name that serves it already, else its first
         name that is free; None when every one of its names serves another picture."""
         known = self.named(picture)
         if known is not None:
-            return Placement(known, held=True)
+            return PictureName(known, held=True)
         free = None
         for name in image_names(key, picture):
             served = self.served(name)
             if served == picture:
-                return Placement(name, held=True)
+                return PictureName(name, held=True)
             if served is None:
                 free = name
                 break
         self._scan()
         known = self.named(picture)
         if known is not None:
-            return Placement(known, held=True)
-        return None if free is None else Placement(free, held=False)
+            return PictureName(known, held=True)
+        return None if free is None else PictureName(free, held=False)
 
     def find_fruit(
         self, fruit: Description, picture: str, fresh: bool = False

@@ -14,13 +14,13 @@ be a second picture of the same product there. --force makes it again all the sa
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
+
+from automation.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +117,11 @@ class MadeFrom:
         is missing stays so, and one that could not be read is not overwritten."""
         if not self._noted:
             return
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         text = json.dumps({name: asdict(making) for name, making in sorted(self.makings.items())},
                           indent=1)
         try:
-            temporary.write_text(text + "\n", encoding="utf-8")
-            os.replace(temporary, self.path)
+            write_atomically(self.path, text + "\n")
         except OSError as error:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
             log.warning("%s: cannot write it (%s): the JPEGs will be made again next time",
                         self.path, error.strerror or error)
 

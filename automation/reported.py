@@ -12,16 +12,15 @@ is replaced whole (written beside it, then renamed), and one report run at a tim
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from automation.errors import AutomationError
+from automation.files import write_atomically
 
 MEMORY_NAME = "reports.json"
 LOCK_NAME = "reports.lock"
@@ -171,23 +170,10 @@ class ReportMemory:
         self._write()
 
     def _write(self) -> None:
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         text = json.dumps(self._data, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         try:
-            with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                      "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-            folder = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+            write_atomically(self.path, text, mode=0o600)
         except OSError as error:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
             raise AutomationError(
                 f"{self.path}: cannot write it: {error.strerror or error}"
             ) from None

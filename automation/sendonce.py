@@ -18,12 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from automation.batch import DONE, FAILED, SKIPPED, Outcome
+from automation.batch import Outcome, Status
 from automation.catalog import Catalog, InDoubt, Rejected, deliver
 from automation.errors import ItemError
-from automation.record import DONE as RECORDED_DONE
-from automation.record import FAILED as RECORDED_FAILED
-from automation.record import PENDING, Event, UploadRecord
+from automation.record import DONE, FAILED, PENDING, Event, UploadRecord
 
 SEND = "send"
 HOLD = "hold"
@@ -31,7 +29,7 @@ FAIL = "fail"
 
 log = logging.getLogger(__name__)
 
-Landed = dict[str, Any]  # what the record keeps of where an item landed: its id, its image name
+Location = dict[str, Any]  # what the record keeps of where an item landed: its id, its image name
 
 
 @dataclass(frozen=True)
@@ -44,8 +42,8 @@ class Plan:
     why: str = ""  # a failure's reason, or a warning for the operator
     note: str = ""  # what -v tells of an item that goes at a number an earlier drop used
     preview: str = ""  # what a dry run prints for an item it would send
-    send: Callable[[], Landed] | None = None  # sends it once; says where it landed
-    find: Callable[[bool], Landed | None] | None = None  # where it landed, if it did (fresh?)
+    send: Callable[[], Location] | None = None  # sends it once; says where it landed
+    find: Callable[[bool], Location | None] | None = None  # where it landed, if it did (fresh?)
 
 
 def fail(event: Event, why: str) -> Plan:
@@ -63,7 +61,7 @@ def note_on_sending(record: UploadRecord, event: Event, consequence: str) -> str
     (the next drop unpacked over the last; the store's service can replace nothing), or the
     catalog no longer holds it."""
     earlier = next((e for e in reversed(record.history(event.kind, event.key))
-                    if e.state == RECORDED_DONE), None)
+                    if e.state == DONE), None)
     if earlier is None:
         return ""
     when = earlier.at[:10]
@@ -93,17 +91,17 @@ def carry_out(
     """Carry out one plan, keeping the record; never raises for the item's own failure."""
     event = plan.event
     if plan.action == FAIL:
-        record_once(record, dataclasses.replace(event, state=RECORDED_FAILED, reason=plan.why))
-        return Outcome(plan.item, FAILED, plan.why)
+        record_once(record, dataclasses.replace(event, state=FAILED, reason=plan.why))
+        return Outcome(plan.item, Status.FAILED, plan.why)
     if plan.action == SEND and plan.find is not None:
         found = plan.find(False)
         if found is not None:
             plan = hold(dataclasses.replace(event, **found))
     if plan.action == HOLD:
-        held = dataclasses.replace(plan.event, state=RECORDED_DONE,
+        held = dataclasses.replace(plan.event, state=DONE,
                                    sent=ours_before(record, plan.event))
         record_once(record, held)
-        return Outcome(plan.item, SKIPPED, plan.why)
+        return Outcome(plan.item, Status.SKIPPED, plan.why)
 
     assert plan.send is not None and plan.find is not None
     find = plan.find
@@ -112,27 +110,27 @@ def carry_out(
     try:
         landed = deliver(plan.send, lambda: find(True), attempts, plan.item, catalog)
     except Rejected as error:
-        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error)))
-        return Outcome(plan.item, FAILED, str(error))
+        record.add(dataclasses.replace(event, state=FAILED, reason=str(error)))
+        return Outcome(plan.item, Status.FAILED, str(error))
     except InDoubt as error:
         # The pending line stays the item's latest: its outcome is not known yet.
-        return Outcome(plan.item, FAILED, str(error))
+        return Outcome(plan.item, Status.FAILED, str(error))
     except ItemError as error:
-        record.add(dataclasses.replace(event, state=RECORDED_FAILED, reason=str(error)))
-        return Outcome(plan.item, FAILED, str(error))
-    record.add(dataclasses.replace(event, state=RECORDED_DONE, sent=True, **landed))
+        record.add(dataclasses.replace(event, state=FAILED, reason=str(error)))
+        return Outcome(plan.item, Status.FAILED, str(error))
+    record.add(dataclasses.replace(event, state=DONE, sent=True, **landed))
     if plan.note:
         log.info("%s: %s", plan.item, plan.note)
-    return Outcome(plan.item, DONE, plan.why, renewed=renewed)
+    return Outcome(plan.item, Status.DONE, plan.why, renewed=renewed)
 
 
 def preview(plan: Plan) -> Outcome:
     """What carrying out a plan would do, printed for an item it would send; sends nothing."""
     if plan.action == FAIL:
-        return Outcome(plan.item, FAILED, plan.why)
+        return Outcome(plan.item, Status.FAILED, plan.why)
     if plan.action == HOLD:
-        return Outcome(plan.item, SKIPPED, plan.why)
+        return Outcome(plan.item, Status.SKIPPED, plan.why)
     print(plan.preview, flush=True)
     if plan.note:
         log.info("%s: %s", plan.item, plan.note)
-    return Outcome(plan.item, DONE, plan.why, renewed=bool(plan.note))
+    return Outcome(plan.item, Status.DONE, plan.why, renewed=bool(plan.note))

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from automation.batch import (
-    DONE,
-    FAILED,
-    SKIPPED,
     Outcome,
+    Status,
     ahead,
     display_name,
     run_each,
     summarize,
     tell,
 )
+
+DONE, SKIPPED, FAILED = Status.DONE, Status.SKIPPED, Status.FAILED
 
 
 def square(number: int) -> int:

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from automation import catalog as catalog_module
-from automation.batch import DONE, FAILED, SKIPPED
+from automation.batch import Status
 from automation.catalog import InDoubt, Rejected, Transient, deliver
 from automation.record import FruitEvent, UploadRecord
 from automation.sendonce import SEND, Plan, carry_out, fail, hold
+
+DONE, SKIPPED, FAILED = Status.DONE, Status.SKIPPED, Status.FAILED
 
 
 @pytest.fixture(autouse=True)

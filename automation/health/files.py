@@ -1,11 +1,9 @@
-"""Files the health check writes: replaced atomically, and one run at a time."""
+"""One health check at a time: the lock beside its state file."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,28 +11,6 @@ from pathlib import Path
 from automation.errors import AutomationError
 
 LOCK_POLL_SECONDS = 0.05
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace a file with text at once: a temporary file beside it (a name that no reader
-    looks for), flushed to disk, renamed over the old one. Nothing is left behind on failure."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)  # the rename itself must survive a crash
-    finally:
-        os.close(folder)
 
 
 @contextlib.contextmanager

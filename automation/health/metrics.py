@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from automation.health.files import write_atomically
+from automation.files import write_atomically
 from automation.health.judge import BYTES, OK, PERCENT, Verdict
 
 PREFIX = "fruit_health_"

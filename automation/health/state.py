@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from automation.health.files import write_atomically
+from automation.files import write_atomically
 from automation.health.measure import CpuSample
 
 log = logging.getLogger(__name__)
