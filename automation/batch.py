@@ -52,7 +52,7 @@ def tell(outcome: Outcome) -> Outcome:
     elif outcome.reason:
         log.warning("%s: %s", outcome.item, outcome.reason)
     else:
-        log.info("%s: %s", outcome.item, outcome.status)
+        log.info("%s: %s", outcome.item, outcome.status.value)
     return outcome
 
 

@@ -277,7 +277,7 @@ class UploadRecord:
         if self._file is None:
             raise RuntimeError(f"{self.path} was opened only to be read")
         event = dataclasses.replace(
-            event, at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            event, at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
             catalog=self.catalog,
         )
         with self._lock:
