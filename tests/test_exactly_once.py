@@ -299,7 +299,7 @@ def test_an_answer_outside_the_contract_is_one_line_and_exit_2(
 FAULTS = st.one_of(st.none(), st.just("lose"), st.just(503), st.just(1.3))
 
 
-@settings(max_examples=10, suppress_health_check=list(HealthCheck), deadline=None)
+@settings(max_examples=6, suppress_health_check=list(HealthCheck), deadline=None)
 @given(upload_faults=st.lists(FAULTS, max_size=4), post_faults=st.lists(FAULTS, max_size=4),
        kill_after=st.one_of(st.none(), st.floats(0.2, 2.0)), second_run=st.booleans())
 def test_random_fault_schedules_end_with_each_product_once_and_its_own_picture(
