@@ -15,7 +15,15 @@ from datetime import datetime, timedelta
 
 from automation.health import texts
 from automation.health.judge import FAILING, OK, Verdict
-from automation.health.state import ALERT, RECOVERY, REMINDER, Message, Problem, State
+from automation.health.state import (
+    ALERT,
+    RECOVERY,
+    REMINDER,
+    Message,
+    Problem,
+    State,
+    silenced,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +42,7 @@ class Policy:
 
 def silences_in_force(silences: Mapping[str, datetime], now: datetime) -> dict[str, datetime]:
     """The silences that have not run out by now."""
-    return {check: until for check, until in silences.items() if until > now}
-
-
-def silenced(verdict: Verdict, silences: Mapping[str, datetime], now: datetime) -> bool:
-    """Whether a silence holds a check's alerts now."""
-    return silences.get(verdict.check, now) > now
+    return {check: until for check, until in silences.items() if silenced(check, silences, now)}
 
 
 def step(state: State, verdicts: Sequence[Verdict], now: datetime,
@@ -62,7 +65,7 @@ def step(state: State, verdicts: Sequence[Verdict], now: datetime,
                 outbox.append(Message(verdict.key, RECOVERY, subject, body, now))
         elif verdict.state == FAILING:
             failing[verdict.key] = still_failing(verdict, known, now, policy,
-                                                 silenced(verdict, silences, now), outbox)
+                                                 silenced(verdict.check, silences, now), outbox)
     if len(outbox) > OUTBOX_LIMIT:
         log.warning("the outbox holds over %d messages: the oldest %d are dropped",
                     OUTBOX_LIMIT, len(outbox) - OUTBOX_LIMIT)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from automation.files import write_atomically
 from automation.health.judge import BYTES, OK, PERCENT, Verdict
+from automation.health.state import silenced
 
 PREFIX = "fruit_health_"
 Labels = tuple[tuple[str, str], ...]
@@ -83,7 +84,7 @@ def exposition(verdicts: Sequence[Verdict], silences: Mapping[str, datetime],
                    "be made.", [(labels_of(v), int(v.state == OK)) for v in verdicts])
     lines += family(f"{PREFIX}check_silenced", "1 while a silence (--silence) holds the "
                     "check's alerts.",
-                    [(labels_of(v), int(silences.get(v.check, now) > now)) for v in verdicts])
+                    [(labels_of(v), int(silenced(v.check, silences, now))) for v in verdicts])
     readings: dict[str, list[tuple[Labels, float]]] = {}
     for verdict in verdicts:
         if verdict.reading is not None:
