@@ -23,6 +23,7 @@ from automation import cli, redact
 from automation.cli import guarded, setup_logging
 from automation.errors import AutomationError
 from automation.health import cron, nagios, pipeline
+from automation.health.checks import CHECK_NAMES
 from automation.health.flags import BadFlags, Parser, build_parser, load_env_file, parse
 
 log = logging.getLogger("health_check")
@@ -30,8 +31,7 @@ log = logging.getLogger("health_check")
 SCRIPT = Path(__file__).resolve()
 EPILOG = ("Mail alerts go to ALERT_RECIPIENT through the SMTP settings. SMTP_PASSWORD comes from "
           "the environment only: for cron, put it in a file that only you can read and give it "
-          "with --env-file. CHECK names for --silence: cpu, disk, inodes, memory, swap, load, "
-          "localhost, catalog.")
+          f"with --env-file. CHECK names for --silence: {', '.join(CHECK_NAMES)}.")
 
 
 def parser() -> Parser:

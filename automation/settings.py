@@ -29,6 +29,7 @@ from automation.errors import AutomationError
 YEAR_SECONDS = 365 * 24 * 3600
 MAX_RETRIES = 100
 MAX_JOBS = 256
+MAX_MEMORY_MB = 1e12  # a million TB: a bound that keeps the bytes a finite number
 
 # C0 and C1 control characters (a line end, a tab, an escape), and the spaces among them.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -77,6 +78,8 @@ port = number_type(int, 1, 65535)
 retries = number_type(int, 0, MAX_RETRIES)
 job_count = number_type(int, 1, MAX_JOBS)
 seconds = number_type(float, 0, YEAR_SECONDS, above=True)  # a timeout, an interval
+megabytes = number_type(float, 0, MAX_MEMORY_MB)
+load = number_type(float, 0, 1e6, above=True)
 
 
 def host_problem(host: str) -> str | None:

@@ -24,14 +24,11 @@ from typing import Any
 from automation import settings
 from automation.cli import add_verbosity_flags
 from automation.errors import AutomationError
-from automation.health.checks import CHECK_NAMES
+from automation.health.checks import CHECK_NAMES, KINDS
 from automation.health.judge import number
 
 log = logging.getLogger(__name__)
 
-CPU_MAX_PERCENT = 80.0
-DISK_MIN_FREE_PERCENT = 20.0
-MEMORY_MIN_MB = 500.0
 REMIND_MINUTES = 60.0
 FAIL_AFTER = 1
 CPU_INTERVAL = 1.0
@@ -40,14 +37,13 @@ PROBE_TIMEOUT = 5.0
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 YEAR_MINUTES = settings.YEAR_SECONDS // 60
-MAX_MEMORY_MB = 1e12  # a million TB: a bound that keeps the bytes a finite number
 
 # Every duration is at most a year: a longer one is a typo, and would overflow the dates.
 seconds = settings.seconds
 minutes = settings.number_type(float, 0, YEAR_MINUTES, above=True)
 minutes_or_never = settings.number_type(float, 0, YEAR_MINUTES)
-megabytes = settings.number_type(float, 0, MAX_MEMORY_MB)
-load = settings.number_type(float, 0, 1e6, above=True)
+megabytes = settings.megabytes
+load = settings.load
 
 
 class Cron(enum.Enum):
@@ -143,27 +139,22 @@ class Flag:
 
 CHECKS, ALERTS, MONITORS, RUNNING = "checks", "alerts", "monitoring", "running"
 
+
+
+def threshold_help(text: str, default: Any) -> str:
+    """A check's flag help, with its default (or that it is not checked without it)."""
+    return f"{text} (default{' %(default)g' if default is not None else ': not checked'})"
+
+
+CHECK_FLAGS = tuple(
+    Flag(kind.flag, CHECKS, threshold_help(kind.flag_help, kind.default), kind.type,
+         kind.default, kind.metavar)
+    for kind in KINDS if kind.flag
+)
 FLAGS: tuple[Flag, ...] = (
-    Flag("--cpu-max-percent", CHECKS, "alert when CPU usage is over this (default %(default)g)",
-         settings.percent, CPU_MAX_PERCENT, "PERCENT"),
-    Flag("--disk-min-free-percent", CHECKS, "alert when the free space on a --disk-path is less "
-         "than this percentage of its size (default %(default)g)", settings.percent,
-         DISK_MIN_FREE_PERCENT, "PERCENT"),
+    *CHECK_FLAGS,
     Flag("--disk-path", CHECKS, "a file system whose free space is checked; give it again for "
          "more (default /)", metavar="PATH", action="append", path=True),
-    Flag("--memory-min-mb", CHECKS, "alert when available memory is less than this, in MB of "
-         "1024*1024 bytes (default %(default)g)", megabytes, MEMORY_MIN_MB,
-         "MB"),
-    Flag("--inodes-min-free-percent", CHECKS, "also alert when the free inodes on a --disk-path "
-         "are less than this percentage of them (default: not checked)", settings.percent,
-         metavar="PERCENT"),
-    Flag("--swap-max-percent", CHECKS, "also alert when the swap in use is over this percentage "
-         "of the swap space (default: not checked)", settings.percent, metavar="PERCENT"),
-    Flag("--load-max-per-cpu", CHECKS, "also alert when the 5-minute load average divided by "
-         "the number of CPUs is over this (default: not checked)", load,
-         metavar="LOAD"),
-    Flag("--url", CHECKS, "also check that the catalog service at URL answers GET URL/fruits/ "
-         "(default: not checked)", metavar="URL"),
     Flag("--cpu-interval", CHECKS, "with no usable reading of an earlier run, sample CPU usage "
          "over this long (default %(default)g)", seconds, CPU_INTERVAL,
          "SECONDS"),
