@@ -314,7 +314,7 @@ REPORT_RECIPIENT = Setting(
     email_address,
 )
 ALERT_RECIPIENT = Setting(
-    "ALERT_RECIPIENT", "--recipient", REPORT_RECIPIENT.value, "who gets the health alerts",
+    "ALERT_RECIPIENT", "--alert-recipient", REPORT_RECIPIENT.value, "who gets the health alerts",
     email_address,
 )
 REPORT_PDF = Setting("REPORT_PDF", "--pdf", "/tmp/processed.pdf", "where to write the PDF report")

@@ -127,7 +127,7 @@ def mailer(args: argparse.Namespace) -> Send:
     def send(subject: str, body: str) -> None:
         from automation.mail import SmtpSettings, generate_error_report, send_email
 
-        send_email(generate_error_report(args.sender, args.recipient, subject, body),
+        send_email(generate_error_report(args.sender, args.alert_recipient, subject, body),
                    SmtpSettings.from_args(args), attempts=1, timeout=args.probe_timeout)
 
     return send

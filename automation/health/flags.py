@@ -85,11 +85,12 @@ class Flag:
     cron: Cron = Cron.CHANGED
     path: bool = False  # a file or folder, written absolute in the cron line
     exclusive: bool = False  # an action instead of the checks: one at most
+    alias_of: str | None = None  # another name of that flag, kept for older command lines
 
     @property
     def dest(self) -> str:
         """The attribute argparse stores it in."""
-        return self.name.lstrip("-").replace("-", "_")
+        return (self.alias_of or self.name).lstrip("-").replace("-", "_")
 
     def declare(self, parser: Any) -> None:
         """Add the flag to a parser, or to a group of one."""
@@ -106,7 +107,11 @@ class Flag:
             return
         if self.action:
             options["action"] = self.action
-        parser.add_argument(self.name, default=self.default, help=self.help, **options)
+        if self.alias_of:  # the flag it names declares the default
+            options.update(dest=self.dest, default=argparse.SUPPRESS)
+        else:
+            options["default"] = self.default
+        parser.add_argument(self.name, help=self.help, **options)
 
     def default_value(self) -> Any:
         """The value it has when neither the command line nor the environment sets it."""
@@ -173,8 +178,11 @@ FLAGS: tuple[Flag, ...] = (
          cron=Cron.ALWAYS, path=True),
     Flag("--sender", ALERTS, metavar="ADDRESS", setting=settings.REPORT_SENDER,
          cron=Cron.ALWAYS),
-    Flag("--recipient", ALERTS, metavar="ADDRESS", setting=settings.ALERT_RECIPIENT,
+    Flag("--alert-recipient", ALERTS, metavar="ADDRESS", setting=settings.ALERT_RECIPIENT,
          cron=Cron.ALWAYS),
+    Flag("--recipient", ALERTS, "the same as --alert-recipient (the name crontab entries "
+         "installed before it carry)", settings.email_address, metavar="ADDRESS",
+         cron=Cron.NEVER, alias_of="--alert-recipient"),
     Flag("--smtp-host", ALERTS, metavar="HOST", setting=settings.SMTP_HOST, cron=Cron.ALWAYS),
     Flag("--smtp-port", ALERTS, metavar="PORT",
          setting=settings.SMTP_PORT, cron=Cron.ALWAYS),
