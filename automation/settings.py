@@ -16,8 +16,9 @@ import ipaddress
 import math
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
@@ -247,11 +248,15 @@ class Setting:
             kwargs["type"] = self.naming(check)
         parser.add_argument(
             self.flag,
-            default=self.value(),
-            help=f"{self.help} (env {self.env}, default {self.fallback() or 'none'})",
+            default=kwargs.pop("default", self.value()),
+            help=self.described(),
             metavar=kwargs.pop("metavar", self.env),
             **kwargs,
         )
+
+    def described(self) -> str:
+        """Its help: what it is, its variable and its default."""
+        return f"{self.help} (env {self.env}, default {self.fallback() or 'none'})"
 
     def naming(self, check: Callable[[str], Any]) -> Callable[[str], Any]:
         """The check as argparse calls it: its refusal says when the value came from the
@@ -366,6 +371,80 @@ def add_smtp_flags(parser: argparse.ArgumentParser) -> None:
     SMTP_SECURITY.add_to(parser, metavar="{none,starttls,ssl}")
     SMTP_USER.add_to(parser, metavar="USER")
     SMTP_CA_FILE.add_to(parser, metavar="FILE")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send mail. The password is only ever read from the environment."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    user: str = ""
+    ca_file: str = ""
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        """The settings of the environment (SMTP_HOST, SMTP_PORT, ...), defaults elsewhere;
+        SettingError naming the one that cannot be used."""
+        return cls(host=SMTP_HOST.checked(), port=SMTP_PORT.checked(),
+                   security=SMTP_SECURITY.checked(), user=SMTP_USER.checked(),
+                   ca_file=SMTP_CA_FILE.value())
+
+    @classmethod
+    def from_argparse(cls, args: argparse.Namespace) -> SmtpSettings:
+        """The settings of a command line made with add_smtp_flags."""
+        return cls(args.smtp_host, args.smtp_port, args.smtp_security, args.smtp_user,
+                   args.smtp_ca_file)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} ({self.security})"
+
+    def password(self) -> str | None:
+        """SMTP_PASSWORD when a login is asked for; SettingError naming the setting that cannot
+        be used, for settings made in code (a command line's were checked as it was read)."""
+        values = ((SMTP_HOST, host_name, self.host), (SMTP_PORT, port, str(self.port)),
+                  (SMTP_SECURITY, smtp_security, self.security),
+                  (SMTP_USER, smtp_user, self.user))
+        for setting, check, value in values:
+            try:
+                check(value)
+            except argparse.ArgumentTypeError as error:
+                raise SettingError(f"{setting.env}: {error}") from None
+        if not self.user:
+            return None
+        password = smtp_password()
+        if not password:
+            raise SettingError(f"SMTP_USER is {self.user!r} but SMTP_PASSWORD is not in the "
+                               "environment")
+        return password
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """The health check's settings, typed and frozen: what every part of automation.health is
+    given (never the command line itself)."""
+
+    thresholds: Mapping[str, Any]  # by check name: its flag's value (None: not checked)
+    disk_paths: tuple[str, ...]
+    cpu_interval: float
+    cpu_window: timedelta
+    probe_timeout: float
+    fail_after: int
+    remind: timedelta | None  # None: never
+    state_file: Path
+    sender: str
+    alert_recipient: str
+    smtp: SmtpSettings
+    metrics_file: Path | None
+    log_file: str | None
+    nagios: bool = False
+    install_cron: bool = False
+    uninstall_cron: bool = False
+    list_silences: bool = False
+    silence: str | None = None
+    silence_for: float | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)  # by flag, for the cron line
 
 
 def secret(env: str) -> str | None:

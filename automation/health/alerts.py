@@ -7,7 +7,6 @@ when it had been. Mail that cannot be sent waits in the outbox for a later run.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from automation.health.state import (
     State,
     silenced,
 )
+from automation.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +121,13 @@ def deliver(outbox: Sequence[Message], send: Send, now: datetime) -> tuple[Messa
     return ()
 
 
-def mailer(args: argparse.Namespace) -> Send:
+def mailer(sender: str, recipient: str, smtp: SmtpSettings, timeout: float) -> Send:
     """Send one alert to the recipient, one try (a dead server must not hold a cron run)."""
 
     def send(subject: str, body: str) -> None:
-        from automation.mail import SmtpSettings, generate_error_report, send_email
+        from automation.mail import generate_error_report, send_email
 
-        send_email(generate_error_report(args.sender, args.alert_recipient, subject, body),
-                   SmtpSettings.from_args(args), attempts=1, timeout=args.probe_timeout)
+        send_email(generate_error_report(sender, recipient, subject, body), smtp, attempts=1,
+                   timeout=timeout)
 
     return send

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -149,11 +149,6 @@ class Check:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-def disk_paths(args: argparse.Namespace) -> list[str]:
-    """The file systems to check: every --disk-path given, or /."""
-    return list(dict.fromkeys(args.disk_path or [DISK_PATH]))
-
-
 def named_in_subject(path: str, paths: Sequence[str]) -> bool:
     """Whether a disk's subject names its path.
 
@@ -163,28 +158,28 @@ def named_in_subject(path: str, paths: Sequence[str]) -> bool:
     return path != DISK_PATH and len(paths) > 1
 
 
-def make_checks(args: argparse.Namespace, cpu: CpuUsage | None) -> list[Check]:
-    """The checks of the command line, made from KINDS: the contract's four, and those asked
-    for."""
+def make_checks(options: settings.HealthSettings, cpu: CpuUsage | None) -> list[Check]:
+    """The checks of the settings, made from KINDS: the contract's four, and those asked for."""
     checks = []
-    paths = disk_paths(args)
+    paths = options.disk_paths
+    timeout = options.probe_timeout
     for kind in KINDS:
-        value = getattr(args, kind.dest) if kind.flag else None
+        value = options.thresholds.get(kind.name)
         if kind.flag and value is None:
             continue
         if kind.place == "path":
             for path in paths:
                 checks.append(Check(
                     kind.name, kind.limit(value, path, named_in_subject(path, paths)),
-                    partial(kind.read, Probe(args.probe_timeout, path, cpu)), (("path", path),)))
+                    partial(kind.read, Probe(timeout, path, cpu)), (("path", path),)))
         elif kind.place == "url":
             shown = shown_url(value)
             checks.append(Check(kind.name, kind.limit(0, value, False),
-                                partial(kind.read, Probe(args.probe_timeout, value, cpu)),
+                                partial(kind.read, Probe(timeout, value, cpu)),
                                 (("url", shown),)))
         else:
             checks.append(Check(kind.name, kind.limit(value, "", False),
-                                partial(kind.read, Probe(args.probe_timeout, "", cpu))))
+                                partial(kind.read, Probe(timeout, "", cpu))))
     return checks
 
 
@@ -195,9 +190,9 @@ def shown_url(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda match: ascii(match[0])[1:-1], url)
 
 
-def cpu_usage(args: argparse.Namespace, now: datetime) -> CpuUsage:
-    """The CPU reading of the command line (give it the earlier sample before reading)."""
-    return CpuUsage(None, now, args.cpu_interval, timedelta(minutes=args.cpu_window_minutes))
+def cpu_usage(options: settings.HealthSettings, now: datetime) -> CpuUsage:
+    """The CPU reading of the settings (give it the earlier sample before reading)."""
+    return CpuUsage(None, now, options.cpu_interval, options.cpu_window)
 
 
 def read_and_judge(check: Check) -> Verdict:
