@@ -209,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         if not descriptions:
             log.warning("%s: no %s descriptions to post", drop.descriptions, DESCRIPTION_SUFFIX)
         conversions = Conversions(drop.images, drop.images)
-        lock = None if args.dry_run else sending_lock(args)
+        where = settings.CatalogSettings.from_argparse(args)
+        lock = None if args.dry_run else sending_lock(where)
         with lock or nullcontext(), \
                 UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
-                open_catalog(args, lock) as catalog:
+                open_catalog(where, lock) as catalog:
             holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
             remember_what_was_served(record, holdings)
             plan = partial(plan_post, drop=drop, holdings=holdings, record=record,

@@ -187,10 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("%s: no %s images to upload (has changeImage.py run?)", folder, JPEG_SUFFIX)
         warn_undescribed(images, drop)
         conversions = Conversions(drop.images, folder)
-        lock = None if args.dry_run else sending_lock(args)
+        where = settings.CatalogSettings.from_argparse(args)
+        lock = None if args.dry_run else sending_lock(where)
         with lock or nullcontext(), \
                 UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
-                open_catalog(args, lock) as catalog:
+                open_catalog(where, lock) as catalog:
             holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
 
             def plan_one(path: Path) -> Plan:

@@ -374,6 +374,24 @@ def add_smtp_flags(parser: argparse.ArgumentParser) -> None:
 
 
 @dataclass(frozen=True)
+class CatalogSettings:
+    """How to reach the catalog service: its URL, the waits and tries, how many requests at once;
+    the token is read from the environment where it is used."""
+
+    url: str
+    timeout: float = 30.0
+    retries: int = 3
+    settle: float | None = None  # None: the timeout
+    jobs: int = 8
+    lock_wait: float = 600.0
+
+    @classmethod
+    def from_argparse(cls, args: argparse.Namespace) -> CatalogSettings:
+        """The settings of a command line made with add_catalog_flags."""
+        return cls(args.url, args.timeout, args.retries, args.settle, args.jobs, args.lock_wait)
+
+
+@dataclass(frozen=True)
 class SmtpSettings:
     """Where and how to send mail. The password is only ever read from the environment."""
 
