@@ -11,6 +11,7 @@ never shown in that line, and each one is registered with automation.redact as i
 from __future__ import annotations
 
 import argparse
+import enum
 import getpass
 import ipaddress
 import math
@@ -210,16 +211,30 @@ class SettingError(AutomationError):
     """A setting whose value cannot be used: one line that names it (and never shows a secret)."""
 
 
+class Cron(enum.Enum):
+    """How the health check's crontab entry carries a flag."""
+
+    CHANGED = "when not the default"
+    ALWAYS = "whenever it has a value"  # cron's environment has none of ours
+    NEVER = "never"
+
+
 @dataclass(frozen=True)
 class Setting:
-    """A setting read from the environment that a flag may override, and the check of its value
-    (an argparse type: it returns the value to use, or raises ArgumentTypeError saying why)."""
+    """One row of the table of settings: its variable, the flag that may override it (None: the
+    environment only, as for a secret), its default, the check of its value (an argparse type:
+    it returns the value to use, or raises ArgumentTypeError saying why), whether it is a
+    secret, and how the health check's crontab entry carries it (a path written absolute)."""
 
     env: str
-    flag: str
+    flag: str | None
     default: str | Callable[[], str]
     help: str
     check: Callable[[str], Any] | None = None
+    metavar: str | None = None
+    cron: Cron = Cron.CHANGED
+    path: bool = False
+    secret: bool = False
 
     def fallback(self) -> str:
         """The default used when the environment does not set it."""
@@ -250,7 +265,7 @@ class Setting:
             self.flag,
             default=kwargs.pop("default", self.value()),
             help=self.described(),
-            metavar=kwargs.pop("metavar", self.env),
+            metavar=kwargs.pop("metavar", self.metavar or self.env),
             **kwargs,
         )
 
@@ -300,38 +315,47 @@ CATALOG_RETRIES = Setting(
     retries,
 )
 
-SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server", host_name)
-SMTP_PORT = Setting("SMTP_PORT", "--smtp-port", "25", "its port", port)
+SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server", host_name,
+                    "HOST", Cron.ALWAYS)
+SMTP_PORT = Setting("SMTP_PORT", "--smtp-port", "25", "its port", port, "PORT", Cron.ALWAYS)
 SMTP_SECURITY = Setting(
     "SMTP_SECURITY", "--smtp-security", "none", "how to secure it: none, starttls or ssl",
-    smtp_security,
+    smtp_security, "{none,starttls,ssl}",
 )
 SMTP_USER = Setting("SMTP_USER", "--smtp-user", "", "the login name, when it asks for one",
-                    smtp_user)
+                    smtp_user, "USER")
 SMTP_CA_FILE = Setting(
-    "SMTP_CA_FILE", "--smtp-ca-file", "", "a CA certificate to trust besides the system's"
+    "SMTP_CA_FILE", "--smtp-ca-file", "", "a CA certificate to trust besides the system's",
+    metavar="FILE", path=True,
 )
+SMTP_SETTINGS = (SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USER, SMTP_CA_FILE)
 
 REPORT_SENDER = Setting("REPORT_SENDER", "--sender", "automation@example.com", "the sender",
-                        email_address)
+                        email_address, "ADDRESS", Cron.ALWAYS)
 REPORT_RECIPIENT = Setting(
     "REPORT_RECIPIENT", "--recipient", default_recipient, "the supplier who gets the report",
-    email_address,
+    email_address, "ADDRESS",
 )
 ALERT_RECIPIENT = Setting(
     "ALERT_RECIPIENT", "--alert-recipient", REPORT_RECIPIENT.value, "who gets the health alerts",
-    email_address,
+    email_address, "ADDRESS", Cron.ALWAYS,
 )
 REPORT_PDF = Setting("REPORT_PDF", "--pdf", "/tmp/processed.pdf", "where to write the PDF report")
 HEALTH_STATE_FILE = Setting(
     "HEALTH_STATE_FILE", "--state-file", "~/.local/state/fruit-catalog/health.json",
-    "what the health check remembers between runs",
+    "what the health check remembers between runs", metavar="FILE", cron=Cron.ALWAYS, path=True,
 )
 
 # Credentials come only from the environment: a flag would show them in the process listing.
-CATALOG_TOKEN_ENV = "CATALOG_TOKEN"
-SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
-SECRET_ENVS = (CATALOG_TOKEN_ENV, SMTP_PASSWORD_ENV)
+CATALOG_TOKEN = Setting("CATALOG_TOKEN", None, "", "the catalog service's token", secret=True)
+SMTP_PASSWORD = Setting("SMTP_PASSWORD", None, "", "the SMTP login's password", secret=True)
+CATALOG_TOKEN_ENV = CATALOG_TOKEN.env
+SMTP_PASSWORD_ENV = SMTP_PASSWORD.env
+
+SETTINGS = (DATA_DIR, CATALOG_URL, CATALOG_TIMEOUT, CATALOG_SETTLE, CATALOG_RETRIES,
+            CATALOG_TOKEN, *SMTP_SETTINGS, SMTP_PASSWORD, REPORT_SENDER, REPORT_RECIPIENT,
+            ALERT_RECIPIENT, REPORT_PDF, HEALTH_STATE_FILE)
+SECRET_ENVS = tuple(setting.env for setting in SETTINGS if setting.secret)
 
 
 def add_catalog_flags(
@@ -366,11 +390,8 @@ def add_dry_run_flag(parser: argparse.ArgumentParser, sent: str) -> None:
 
 def add_smtp_flags(parser: argparse.ArgumentParser) -> None:
     """Declare the flags of the scripts that send mail (the password stays in the environment)."""
-    SMTP_HOST.add_to(parser, metavar="HOST")
-    SMTP_PORT.add_to(parser, metavar="PORT")
-    SMTP_SECURITY.add_to(parser, metavar="{none,starttls,ssl}")
-    SMTP_USER.add_to(parser, metavar="USER")
-    SMTP_CA_FILE.add_to(parser, metavar="FILE")
+    for setting in SMTP_SETTINGS:
+        setting.add_to(parser)
 
 
 @dataclass(frozen=True)

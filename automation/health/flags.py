@@ -1,5 +1,6 @@
-"""Every flag of health_check.py, declared once: the parser and the cron line are both built
-from FLAGS, so a flag cannot be in one and missing from the other.
+"""Every flag of health_check.py, declared once: the parser, the settings and the cron line are
+all built from FLAGS, so a flag cannot be in one and missing from another. The checks' flags come
+from their rows (checks.KINDS), the environment's settings from theirs (settings.py).
 
 Each flag says how the crontab entry carries it (`cron`):
 - CHANGED: when its value differs from its default (a threshold, an interval);
@@ -12,7 +13,6 @@ A file's path (`path=True`) is written absolute: cron runs in the home folder.
 from __future__ import annotations
 
 import argparse
-import enum
 import logging
 import os
 import re
@@ -27,6 +27,7 @@ from automation.cli import add_verbosity_flags
 from automation.errors import AutomationError
 from automation.health.checks import CHECK_NAMES, DISK_PATH, KINDS
 from automation.health.judge import number
+from automation.settings import Cron
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,6 @@ minutes = settings.number_type(float, 0, YEAR_MINUTES, above=True)
 minutes_or_never = settings.number_type(float, 0, YEAR_MINUTES)
 megabytes = settings.megabytes
 load = settings.load
-
-
-class Cron(enum.Enum):
-    """How the crontab entry carries a flag."""
-
-    CHANGED = "when not the default"
-    ALWAYS = "whenever it has a value"
-    NEVER = "never"
 
 
 def duration(text: str) -> float:
@@ -92,6 +85,13 @@ class Flag:
     def dest(self) -> str:
         """The attribute argparse stores it in."""
         return (self.alias_of or self.name).lstrip("-").replace("-", "_")
+
+    @classmethod
+    def of(cls, setting: settings.Setting, group: str) -> Flag:
+        """The flag of a row of the settings' table, as that row declares it."""
+        assert setting.flag is not None
+        return cls(setting.flag, group, metavar=setting.metavar, setting=setting,
+                   cron=setting.cron, path=setting.path)
 
     def declare(self, parser: Any) -> None:
         """Add the flag to a parser, or to a group of one. A value its check refuses is kept as
@@ -201,22 +201,13 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--remind-minutes", ALERTS, "while a check keeps failing, remind at most this often; "
          "0: never (default %(default)g)", minutes_or_never, REMIND_MINUTES,
          "MINUTES"),
-    Flag("--state-file", ALERTS, metavar="FILE", setting=settings.HEALTH_STATE_FILE,
-         cron=Cron.ALWAYS, path=True),
-    Flag("--sender", ALERTS, metavar="ADDRESS", setting=settings.REPORT_SENDER,
-         cron=Cron.ALWAYS),
-    Flag("--alert-recipient", ALERTS, metavar="ADDRESS", setting=settings.ALERT_RECIPIENT,
-         cron=Cron.ALWAYS),
+    Flag.of(settings.HEALTH_STATE_FILE, ALERTS),
+    Flag.of(settings.REPORT_SENDER, ALERTS),
+    Flag.of(settings.ALERT_RECIPIENT, ALERTS),
     Flag("--recipient", ALERTS, "the same as --alert-recipient (the name crontab entries "
          "installed before it carry)", settings.email_address, metavar="ADDRESS",
          cron=Cron.NEVER, alias_of="--alert-recipient"),
-    Flag("--smtp-host", ALERTS, metavar="HOST", setting=settings.SMTP_HOST, cron=Cron.ALWAYS),
-    Flag("--smtp-port", ALERTS, metavar="PORT",
-         setting=settings.SMTP_PORT, cron=Cron.ALWAYS),
-    Flag("--smtp-security", ALERTS, metavar="{none,starttls,ssl}",
-         setting=settings.SMTP_SECURITY),
-    Flag("--smtp-user", ALERTS, metavar="USER", setting=settings.SMTP_USER),
-    Flag("--smtp-ca-file", ALERTS, metavar="FILE", setting=settings.SMTP_CA_FILE, path=True),
+    *(Flag.of(setting, ALERTS) for setting in settings.SMTP_SETTINGS),
     Flag("--env-file", ALERTS, "read settings the environment lacks (SMTP_PASSWORD) from "
          "NAME=value lines in FILE (default none)", metavar="FILE", cron=Cron.ALWAYS,
          path=True),
