@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.attach and not args.attach.is_file():
             raise AutomationError(f"{args.attach}: no such file to attach")
         message = generate_email(args.sender, args.recipient, args.subject, body, args.attach)
-        send_email(message, SmtpSettings.from_args(args))
+        send_email(message, SmtpSettings.from_argparse(args))
         if not args.quiet:
             print(f"sent {args.subject!r} to {args.recipient}")
         return 0

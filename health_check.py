@@ -13,7 +13,6 @@ it is a Nagios plugin instead (exit 0/1/2/3, no mail); --metrics-file also write
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -23,15 +22,16 @@ from automation import cli, redact
 from automation.cli import guarded, setup_logging
 from automation.errors import AutomationError
 from automation.health import cron, nagios, pipeline
-from automation.health.flags import BadFlags, Parser, build_parser, load_env_file, parse
+from automation.health.checks import CHECK_NAMES
+from automation.health.flags import BadFlags, Parser, build_parser, read, settings_of
+from automation.settings import HealthSettings
 
 log = logging.getLogger("health_check")
 
 SCRIPT = Path(__file__).resolve()
 EPILOG = ("Mail alerts go to ALERT_RECIPIENT through the SMTP settings. SMTP_PASSWORD comes from "
           "the environment only: for cron, put it in a file that only you can read and give it "
-          "with --env-file. CHECK names for --silence: cpu, disk, inodes, memory, swap, load, "
-          "localhost, catalog.")
+          f"with --env-file. CHECK names for --silence: {', '.join(CHECK_NAMES)}.")
 
 
 def parser() -> Parser:
@@ -39,32 +39,30 @@ def parser() -> Parser:
     return build_parser(__doc__.split("\n")[0], EPILOG)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line, with defaults from the environment; BadFlags when it cannot be used."""
-    return parse(parser(), argv)
+def parse_args(argv: Sequence[str] | None) -> HealthSettings:
+    """The settings of a command line and the environment (its --env-file not read);
+    BadFlags when they cannot be used."""
+    return settings_of(read(parser(), argv), env_file=False)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Do what the command line asks."""
-    if args.install_cron:
-        return cron.install_cron(args, SCRIPT)
-    if args.uninstall_cron:
+def settings_in_force(argv: Sequence[str] | None) -> HealthSettings:
+    """The settings a run of this command line uses: with its --env-file read."""
+    return settings_of(read(parser(), argv))
+
+
+def run(options: HealthSettings) -> int:
+    """Do what the settings ask."""
+    if options.install_cron:
+        return cron.install_cron(options, SCRIPT)
+    if options.uninstall_cron:
         return cron.uninstall_cron()
-    if args.silence:
-        return pipeline.silence(args)
-    if args.list:
-        return pipeline.list_silences(args)
-    if args.nagios:
-        return pipeline.run_nagios(args)
-    return pipeline.run_checks(args)
-
-
-def with_env_file(args: argparse.Namespace, argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line again, with the env file's settings as defaults, when one is given."""
-    if not args.env_file:
-        return args
-    load_env_file(Path(args.env_file).expanduser())
-    return parse_args(argv)
+    if options.silence:
+        return pipeline.silence(options)
+    if options.list_silences:
+        return pipeline.list_silences(options)
+    if options.nagios:
+        return pipeline.run_nagios(options)
+    return pipeline.run_checks(options)
 
 
 def as_plugin(work: Callable[[], int]) -> int:
@@ -80,10 +78,10 @@ def as_plugin(work: Callable[[], int]) -> int:
     return code
 
 
-def bad_flags(error: BadFlags, plugin: bool) -> int:
+def bad_flags(error: BadFlags) -> int:
     """A command line that cannot be used: argparse's usage and one line, exit 2 (or, for a
     plugin, the UNKNOWN line and exit 3)."""
-    if plugin:
+    if error.plugin:
         line, code = nagios.unknown(f"bad flags: {error}")
         print(redact.redact(line))
         return code
@@ -94,17 +92,20 @@ def bad_flags(error: BadFlags, plugin: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Check once (or do one of the actions); exit 0 healthy, 1 failing, 2 could not check."""
-    plugin = "--nagios" in (sys.argv[1:] if argv is None else argv)
     try:
-        args = parse_args(argv)
+        line = read(parser(), argv)
     except BadFlags as error:
-        return bad_flags(error, plugin)
+        return bad_flags(error)
     # A plugin's stdout is its line; its stderr stays quiet unless -v is asked for.
-    setup_logging(args.verbose, args.quiet or (plugin and not args.verbose), prog=SCRIPT.name,
-                  log_file=args.log_file)
-    if plugin:
-        return as_plugin(lambda: run(with_env_file(args, argv)))
-    return guarded(lambda: run(with_env_file(args, argv)))
+    setup_logging(line.verbose, line.quiet or (line.plugin and not line.verbose),
+                  prog=SCRIPT.name, log_file=line.log_file)
+    try:
+        options = settings_of(line)  # the env file's warnings go to the log set up above
+    except BadFlags as error:
+        return bad_flags(error)
+    if line.plugin:
+        return as_plugin(lambda: run(options))
+    return guarded(lambda: run(options))
 
 
 if __name__ == "__main__":

@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             message = generate_email(args.sender, args.recipient, SUBJECT, email_body(report),
                                      pdf, filename=ATTACHMENT_NAME)
             try:
-                send_email(message, SmtpSettings.from_args(args))
+                send_email(message, SmtpSettings.from_argparse(args))
             except MailError as error:
                 raise MailError(f"{error}; the report stays at {pdf}: run this again to "
                                 "send it") from None

@@ -197,38 +197,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def post_drop(drop: Drop, where: settings.CatalogSettings, dry_run: bool = False,
+              quiet: bool = False) -> int:
+    """Post the drop's fruits the catalog lacks, in the drop's order; the exit code: 0 every
+    fruit is in the catalog, 1 some failed."""
+    descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
+    if not descriptions:
+        log.warning("%s: no %s descriptions to post", drop.descriptions, DESCRIPTION_SUFFIX)
+    conversions = Conversions(drop.images, drop.images)
+    lock = None if dry_run else sending_lock(where)
+    with lock or nullcontext(), \
+            UploadRecord(drop.record, where.url, writable=not dry_run) as record, \
+            open_catalog(where, lock) as catalog:
+        holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
+        remember_what_was_served(record, holdings)
+        plan = partial(plan_post, drop=drop, holdings=holdings, record=record,
+                       conversions=conversions, dry_run=dry_run)
+        plans = progress(ahead(plan, descriptions, where.jobs), len(descriptions),
+                         "checking" if dry_run else "posting", quiet)
+        if dry_run:
+            outcomes = [tell(preview(plan)) for plan in plans]
+            return summarize(outcomes, "to post", "already in the catalog", quiet,
+                             failed="would fail (dry run: nothing sent)", renewed=RENEWED)
+        outcomes = [tell(carry_out(plan, record, where.retries + 1, catalog))
+                    for plan in plans]
+    return summarize(outcomes, "posted", "already in the catalog", quiet,
+                     renewed=RENEWED)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Post what the catalog lacks; exit 0 when every fruit is in the catalog, 1 if some failed,
     2 if the run could not be made."""
     args = parse_args(argv)
     setup_logging(args.verbose, args.quiet, prog=Path(__file__).name)
-
-    def run() -> int:
-        drop = Drop(settings.drop_dir(args.data_dir))
-        descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
-        if not descriptions:
-            log.warning("%s: no %s descriptions to post", drop.descriptions, DESCRIPTION_SUFFIX)
-        conversions = Conversions(drop.images, drop.images)
-        lock = None if args.dry_run else sending_lock(args)
-        with lock or nullcontext(), \
-                UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
-                open_catalog(args, lock) as catalog:
-            holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
-            remember_what_was_served(record, holdings)
-            plan = partial(plan_post, drop=drop, holdings=holdings, record=record,
-                           conversions=conversions, dry_run=args.dry_run)
-            plans = progress(ahead(plan, descriptions, args.jobs), len(descriptions),
-                             "checking" if args.dry_run else "posting", args.quiet)
-            if args.dry_run:
-                outcomes = [tell(preview(plan)) for plan in plans]
-                return summarize(outcomes, "to post", "already in the catalog", args.quiet,
-                                 failed="would fail (dry run: nothing sent)", renewed=RENEWED)
-            outcomes = [tell(carry_out(plan, record, args.retries + 1, catalog))
-                        for plan in plans]
-        return summarize(outcomes, "posted", "already in the catalog", args.quiet,
-                         renewed=RENEWED)
-
-    return guarded(run)
+    where = settings.CatalogSettings.from_argparse(args)
+    return guarded(lambda: post_drop(Drop(settings.drop_dir(args.data_dir)), where,
+                                     args.dry_run, args.quiet))
 
 
 if __name__ == "__main__":

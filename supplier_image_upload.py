@@ -173,57 +173,61 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def upload_drop(drop: Drop, where: settings.CatalogSettings, images_dir: Path | None = None,
+                dry_run: bool = False, quiet: bool = False) -> int:
+    """Upload the JPEGs the catalog lacks (of images_dir, default the drop's images); the exit
+    code: 0 every image is in the catalog, 1 some failed."""
+    folder = drop.require(images_dir or drop.images)
+    images = files_with_suffix(folder, {JPEG_SUFFIX})
+    if not images:
+        log.warning("%s: no %s images to upload (has changeImage.py run?)", folder, JPEG_SUFFIX)
+    warn_undescribed(images, drop)
+    conversions = Conversions(drop.images, folder)
+    lock = None if dry_run else sending_lock(where)
+    with lock or nullcontext(), \
+            UploadRecord(drop.record, where.url, writable=not dry_run) as record, \
+            open_catalog(where, lock) as catalog:
+        holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
+
+        def plan_one(path: Path) -> Plan:
+            try:
+                data = read_jpeg(path, conversions)
+            except ItemError as error:
+                return fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
+                            str(error))
+            with holdings.placing(sha256_of(data)):
+                return plan_upload(path, data, drop, holdings, record)
+
+        if dry_run:
+            plans = run_each(plan_one, images, where.jobs, "checking", quiet)
+            outcomes = [tell(preview(plan)) for plan in plans]
+            return summarize(outcomes, "to upload", "already in the catalog", quiet,
+                             failed="would fail (dry run: nothing sent)", renewed=RENEWED)
+
+        def upload_one(path: Path) -> Outcome:
+            try:
+                data = read_jpeg(path, conversions)
+            except ItemError as error:
+                plan = fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
+                            str(error))
+                return carry_out(plan, record, where.retries + 1, catalog)
+            with holdings.placing(sha256_of(data)):
+                plan = plan_upload(path, data, drop, holdings, record)
+                return carry_out(plan, record, where.retries + 1, catalog)
+
+        outcomes = run_each(upload_one, images, where.jobs, "uploading", quiet)
+    return summarize(outcomes, "uploaded", "already in the catalog", quiet,
+                     renewed=RENEWED)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Upload what the catalog lacks; exit 0 when every image is in the catalog, 1 if some
     failed, 2 if the run could not be made."""
     args = parse_args(argv)
     setup_logging(args.verbose, args.quiet, prog=Path(__file__).name)
-
-    def run() -> int:
-        drop = Drop(settings.drop_dir(args.data_dir))
-        folder = drop.require(args.images or drop.images)
-        images = files_with_suffix(folder, {JPEG_SUFFIX})
-        if not images:
-            log.warning("%s: no %s images to upload (has changeImage.py run?)", folder, JPEG_SUFFIX)
-        warn_undescribed(images, drop)
-        conversions = Conversions(drop.images, folder)
-        lock = None if args.dry_run else sending_lock(args)
-        with lock or nullcontext(), \
-                UploadRecord(drop.record, args.url, writable=not args.dry_run) as record, \
-                open_catalog(args, lock) as catalog:
-            holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
-
-            def plan_one(path: Path) -> Plan:
-                try:
-                    data = read_jpeg(path, conversions)
-                except ItemError as error:
-                    return fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
-                                str(error))
-                with holdings.placing(sha256_of(data)):
-                    return plan_upload(path, data, drop, holdings, record)
-
-            if args.dry_run:
-                plans = run_each(plan_one, images, args.jobs, "checking", args.quiet)
-                outcomes = [tell(preview(plan)) for plan in plans]
-                return summarize(outcomes, "to upload", "already in the catalog", args.quiet,
-                                 failed="would fail (dry run: nothing sent)", renewed=RENEWED)
-
-            def upload_one(path: Path) -> Outcome:
-                try:
-                    data = read_jpeg(path, conversions)
-                except ItemError as error:
-                    plan = fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
-                                str(error))
-                    return carry_out(plan, record, args.retries + 1, catalog)
-                with holdings.placing(sha256_of(data)):
-                    plan = plan_upload(path, data, drop, holdings, record)
-                    return carry_out(plan, record, args.retries + 1, catalog)
-
-            outcomes = run_each(upload_one, images, args.jobs, "uploading", args.quiet)
-        return summarize(outcomes, "uploaded", "already in the catalog", args.quiet,
-                         renewed=RENEWED)
-
-    return guarded(run)
+    where = settings.CatalogSettings.from_argparse(args)
+    return guarded(lambda: upload_drop(Drop(settings.drop_dir(args.data_dir)), where,
+                                       args.images, args.dry_run, args.quiet))
 
 
 if __name__ == "__main__":

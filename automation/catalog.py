@@ -10,7 +10,6 @@ followed, and every answer is checked against the contract (CONTRACT.md section 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import time
@@ -364,20 +363,20 @@ def _cause(error: requests.exceptions.RequestException, timeout: float = 0) -> s
     return str(cause or error)[:200]
 
 
-def open_catalog(args: argparse.Namespace, lock: CatalogLock | None = None) -> Catalog:
-    """The catalog named by the command line (see settings.add_catalog_flags) and the token;
-    with the lock of a sending run, which notes each POST before it goes."""
+def open_catalog(where: settings.CatalogSettings, lock: CatalogLock | None = None) -> Catalog:
+    """The catalog of the settings, with the token; with the lock of a sending run, which notes
+    each POST before it goes."""
     return Catalog(
-        args.url,
+        where.url,
         token=settings.catalog_token(),
-        timeout=args.timeout,
-        retries=args.retries,
-        pool_size=args.jobs,
-        settle=args.settle,
+        timeout=where.timeout,
+        retries=where.retries,
+        pool_size=where.jobs,
+        settle=where.settle,
         lock=lock,
     )
 
 
-def sending_lock(args: argparse.Namespace) -> CatalogLock:
-    """The lock of a run that sends to the catalog named by the command line."""
-    return CatalogLock(args.url, mask_url(args.url), wait=args.lock_wait)
+def sending_lock(where: settings.CatalogSettings) -> CatalogLock:
+    """The lock of a run that sends to the catalog of the settings."""
+    return CatalogLock(where.url, mask_url(where.url), wait=where.lock_wait)

@@ -3,19 +3,17 @@ SMTP settings. emails.py keeps the store's interface to it (CONTRACT.md section 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import mimetypes
 import smtplib
 import ssl
 import time
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
-from automation import settings
 from automation.errors import AutomationError
+from automation.settings import SettingError, SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,64 +28,6 @@ class MailError(AutomationError):
 
 class HeaderError(MailError, ValueError):
     """A header value that would break the message: it carries a line break."""
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to send mail. The password is only ever read from the environment."""
-
-    host: str = "localhost"
-    port: int = 25
-    security: str = "none"
-    user: str = ""
-    ca_file: str = ""
-
-    @classmethod
-    def from_env(cls) -> SmtpSettings:
-        """The settings of the environment (SMTP_HOST, SMTP_PORT, ...), defaults elsewhere;
-        MailError naming the one that cannot be used."""
-        try:
-            return cls(
-                host=settings.SMTP_HOST.checked(),
-                port=settings.SMTP_PORT.checked(),
-                security=settings.SMTP_SECURITY.checked(),
-                user=settings.SMTP_USER.checked(),
-                ca_file=settings.SMTP_CA_FILE.value(),
-            )
-        except settings.SettingError as error:
-            raise MailError(str(error)) from None
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> SmtpSettings:
-        """The settings of a command line made with settings.add_smtp_flags."""
-        return cls(args.smtp_host, args.smtp_port, args.smtp_security, args.smtp_user,
-                   args.smtp_ca_file)
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port} ({self.security})"
-
-    def password(self) -> str | None:
-        """SMTP_PASSWORD when a login is asked for; MailError naming the setting that cannot be
-        used, for settings made in code (a command line's were checked as it was read)."""
-        values = ((settings.SMTP_HOST, settings.host_name, self.host),
-                  (settings.SMTP_PORT, settings.port, str(self.port)),
-                  (settings.SMTP_SECURITY, settings.smtp_security, self.security),
-                  (settings.SMTP_USER, settings.smtp_user, self.user))
-        for setting, check, value in values:
-            try:
-                check(value)
-            except argparse.ArgumentTypeError as error:
-                raise MailError(f"{setting.env}: {error}") from None
-        if not self.user:
-            return None
-        try:
-            password = settings.smtp_password()
-        except settings.SettingError as error:
-            raise MailError(str(error)) from None
-        if not password:
-            raise MailError(f"SMTP_USER is {self.user!r} but SMTP_PASSWORD is not in the "
-                            "environment")
-        return password
 
 
 def _checked_header(name: str, value: str) -> str:
@@ -204,8 +144,11 @@ def send_email(
     timeout: float = TIMEOUT_SECONDS,
 ) -> None:
     """Send a message; retry a passing failure with backoff, then raise MailError."""
-    smtp = smtp or SmtpSettings.from_env()
-    password = smtp.password()
+    try:
+        smtp = smtp or SmtpSettings.from_env()
+        password = smtp.password()
+    except SettingError as error:
+        raise MailError(str(error)) from None
     for attempt in range(1, attempts + 1):
         try:
             client = _connect(smtp, timeout, password)

@@ -11,13 +11,15 @@ never shown in that line, and each one is registered with automation.redact as i
 from __future__ import annotations
 
 import argparse
+import enum
 import getpass
 import ipaddress
 import math
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from automation.errors import AutomationError
 YEAR_SECONDS = 365 * 24 * 3600
 MAX_RETRIES = 100
 MAX_JOBS = 256
+MAX_MEMORY_MB = 1e12  # a million TB: a bound that keeps the bytes a finite number
 
 # C0 and C1 control characters (a line end, a tab, an escape), and the spaces among them.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -77,6 +80,8 @@ port = number_type(int, 1, 65535)
 retries = number_type(int, 0, MAX_RETRIES)
 job_count = number_type(int, 1, MAX_JOBS)
 seconds = number_type(float, 0, YEAR_SECONDS, above=True)  # a timeout, an interval
+megabytes = number_type(float, 0, MAX_MEMORY_MB)
+load = number_type(float, 0, 1e6, above=True)
 
 
 def host_problem(host: str) -> str | None:
@@ -206,16 +211,30 @@ class SettingError(AutomationError):
     """A setting whose value cannot be used: one line that names it (and never shows a secret)."""
 
 
+class Cron(enum.Enum):
+    """How the health check's crontab entry carries a flag."""
+
+    CHANGED = "when not the default"
+    ALWAYS = "whenever it has a value"  # cron's environment has none of ours
+    NEVER = "never"
+
+
 @dataclass(frozen=True)
 class Setting:
-    """A setting read from the environment that a flag may override, and the check of its value
-    (an argparse type: it returns the value to use, or raises ArgumentTypeError saying why)."""
+    """One row of the table of settings: its variable, the flag that may override it (None: the
+    environment only, as for a secret), its default, the check of its value (an argparse type:
+    it returns the value to use, or raises ArgumentTypeError saying why), whether it is a
+    secret, and how the health check's crontab entry carries it (a path written absolute)."""
 
     env: str
-    flag: str
+    flag: str | None
     default: str | Callable[[], str]
     help: str
     check: Callable[[str], Any] | None = None
+    metavar: str | None = None
+    cron: Cron = Cron.CHANGED
+    path: bool = False
+    secret: bool = False
 
     def fallback(self) -> str:
         """The default used when the environment does not set it."""
@@ -244,11 +263,15 @@ class Setting:
             kwargs["type"] = self.naming(check)
         parser.add_argument(
             self.flag,
-            default=self.value(),
-            help=f"{self.help} (env {self.env}, default {self.fallback() or 'none'})",
-            metavar=kwargs.pop("metavar", self.env),
+            default=kwargs.pop("default", self.value()),
+            help=self.described(),
+            metavar=kwargs.pop("metavar", self.metavar or self.env),
             **kwargs,
         )
+
+    def described(self) -> str:
+        """Its help: what it is, its variable and its default."""
+        return f"{self.help} (env {self.env}, default {self.fallback() or 'none'})"
 
     def naming(self, check: Callable[[str], Any]) -> Callable[[str], Any]:
         """The check as argparse calls it: its refusal says when the value came from the
@@ -292,38 +315,47 @@ CATALOG_RETRIES = Setting(
     retries,
 )
 
-SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server", host_name)
-SMTP_PORT = Setting("SMTP_PORT", "--smtp-port", "25", "its port", port)
+SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server", host_name,
+                    "HOST", Cron.ALWAYS)
+SMTP_PORT = Setting("SMTP_PORT", "--smtp-port", "25", "its port", port, "PORT", Cron.ALWAYS)
 SMTP_SECURITY = Setting(
     "SMTP_SECURITY", "--smtp-security", "none", "how to secure it: none, starttls or ssl",
-    smtp_security,
+    smtp_security, "{none,starttls,ssl}",
 )
 SMTP_USER = Setting("SMTP_USER", "--smtp-user", "", "the login name, when it asks for one",
-                    smtp_user)
+                    smtp_user, "USER")
 SMTP_CA_FILE = Setting(
-    "SMTP_CA_FILE", "--smtp-ca-file", "", "a CA certificate to trust besides the system's"
+    "SMTP_CA_FILE", "--smtp-ca-file", "", "a CA certificate to trust besides the system's",
+    metavar="FILE", path=True,
 )
+SMTP_SETTINGS = (SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USER, SMTP_CA_FILE)
 
 REPORT_SENDER = Setting("REPORT_SENDER", "--sender", "automation@example.com", "the sender",
-                        email_address)
+                        email_address, "ADDRESS", Cron.ALWAYS)
 REPORT_RECIPIENT = Setting(
     "REPORT_RECIPIENT", "--recipient", default_recipient, "the supplier who gets the report",
-    email_address,
+    email_address, "ADDRESS",
 )
 ALERT_RECIPIENT = Setting(
-    "ALERT_RECIPIENT", "--recipient", REPORT_RECIPIENT.value, "who gets the health alerts",
-    email_address,
+    "ALERT_RECIPIENT", "--alert-recipient", REPORT_RECIPIENT.value, "who gets the health alerts",
+    email_address, "ADDRESS", Cron.ALWAYS,
 )
 REPORT_PDF = Setting("REPORT_PDF", "--pdf", "/tmp/processed.pdf", "where to write the PDF report")
 HEALTH_STATE_FILE = Setting(
     "HEALTH_STATE_FILE", "--state-file", "~/.local/state/fruit-catalog/health.json",
-    "what the health check remembers between runs",
+    "what the health check remembers between runs", metavar="FILE", cron=Cron.ALWAYS, path=True,
 )
 
 # Credentials come only from the environment: a flag would show them in the process listing.
-CATALOG_TOKEN_ENV = "CATALOG_TOKEN"
-SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
-SECRET_ENVS = (CATALOG_TOKEN_ENV, SMTP_PASSWORD_ENV)
+CATALOG_TOKEN = Setting("CATALOG_TOKEN", None, "", "the catalog service's token", secret=True)
+SMTP_PASSWORD = Setting("SMTP_PASSWORD", None, "", "the SMTP login's password", secret=True)
+CATALOG_TOKEN_ENV = CATALOG_TOKEN.env
+SMTP_PASSWORD_ENV = SMTP_PASSWORD.env
+
+SETTINGS = (DATA_DIR, CATALOG_URL, CATALOG_TIMEOUT, CATALOG_SETTLE, CATALOG_RETRIES,
+            CATALOG_TOKEN, *SMTP_SETTINGS, SMTP_PASSWORD, REPORT_SENDER, REPORT_RECIPIENT,
+            ALERT_RECIPIENT, REPORT_PDF, HEALTH_STATE_FILE)
+SECRET_ENVS = tuple(setting.env for setting in SETTINGS if setting.secret)
 
 
 def add_catalog_flags(
@@ -358,11 +390,100 @@ def add_dry_run_flag(parser: argparse.ArgumentParser, sent: str) -> None:
 
 def add_smtp_flags(parser: argparse.ArgumentParser) -> None:
     """Declare the flags of the scripts that send mail (the password stays in the environment)."""
-    SMTP_HOST.add_to(parser, metavar="HOST")
-    SMTP_PORT.add_to(parser, metavar="PORT")
-    SMTP_SECURITY.add_to(parser, metavar="{none,starttls,ssl}")
-    SMTP_USER.add_to(parser, metavar="USER")
-    SMTP_CA_FILE.add_to(parser, metavar="FILE")
+    for setting in SMTP_SETTINGS:
+        setting.add_to(parser)
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """How to reach the catalog service: its URL, the waits and tries, how many requests at once;
+    the token is read from the environment where it is used."""
+
+    url: str
+    timeout: float = 30.0
+    retries: int = 3
+    settle: float | None = None  # None: the timeout
+    jobs: int = 8
+    lock_wait: float = 600.0
+
+    @classmethod
+    def from_argparse(cls, args: argparse.Namespace) -> CatalogSettings:
+        """The settings of a command line made with add_catalog_flags."""
+        return cls(args.url, args.timeout, args.retries, args.settle, args.jobs, args.lock_wait)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send mail. The password is only ever read from the environment."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    user: str = ""
+    ca_file: str = ""
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        """The settings of the environment (SMTP_HOST, SMTP_PORT, ...), defaults elsewhere;
+        SettingError naming the one that cannot be used."""
+        return cls(host=SMTP_HOST.checked(), port=SMTP_PORT.checked(),
+                   security=SMTP_SECURITY.checked(), user=SMTP_USER.checked(),
+                   ca_file=SMTP_CA_FILE.value())
+
+    @classmethod
+    def from_argparse(cls, args: argparse.Namespace) -> SmtpSettings:
+        """The settings of a command line made with add_smtp_flags."""
+        return cls(args.smtp_host, args.smtp_port, args.smtp_security, args.smtp_user,
+                   args.smtp_ca_file)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} ({self.security})"
+
+    def password(self) -> str | None:
+        """SMTP_PASSWORD when a login is asked for; SettingError naming the setting that cannot
+        be used, for settings made in code (a command line's were checked as it was read)."""
+        values = ((SMTP_HOST, host_name, self.host), (SMTP_PORT, port, str(self.port)),
+                  (SMTP_SECURITY, smtp_security, self.security),
+                  (SMTP_USER, smtp_user, self.user))
+        for setting, check, value in values:
+            try:
+                check(value)
+            except argparse.ArgumentTypeError as error:
+                raise SettingError(f"{setting.env}: {error}") from None
+        if not self.user:
+            return None
+        password = smtp_password()
+        if not password:
+            raise SettingError(f"SMTP_USER is {self.user!r} but SMTP_PASSWORD is not in the "
+                               "environment")
+        return password
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """The health check's settings, typed and frozen: what every part of automation.health is
+    given (never the command line itself)."""
+
+    thresholds: Mapping[str, Any]  # by check name: its flag's value (None: not checked)
+    disk_paths: tuple[str, ...]
+    cpu_interval: float
+    cpu_window: timedelta
+    probe_timeout: float
+    fail_after: int
+    remind: timedelta | None  # None: never
+    state_file: Path
+    sender: str
+    alert_recipient: str
+    smtp: SmtpSettings
+    metrics_file: Path | None
+    log_file: str | None
+    nagios: bool = False
+    install_cron: bool = False
+    uninstall_cron: bool = False
+    list_silences: bool = False
+    silence: str | None = None
+    silence_for: float | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)  # by flag, for the cron line
 
 
 def secret(env: str) -> str | None:

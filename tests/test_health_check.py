@@ -650,3 +650,13 @@ def test_a_password_in_the_url_is_in_no_alert_state_metrics_or_log(
         assert URL_PASSWORD not in text, where
     assert f'fruit_health_check_ok{{check="catalog",url="{masked}"}} 0' in written["metrics file"]
     assert f"catalog {masked}" in saved_state(tmp_path)["failing"]
+
+
+@pytest.mark.parametrize("flag", ["--alert-recipient", "--recipient"])
+def test_alerts_go_to_the_alert_recipient_by_either_name(
+    flag: str, tmp_path: Path, machine: Machine, mailbox
+) -> None:
+    """--recipient, which crontab entries installed before --alert-recipient carry, still works."""
+    machine.cpu = 95.0
+    assert check_at(tmp_path, 0, flag, "oncall@example.com") == 1
+    assert [message["To"] for message in mailbox.messages()] == ["oncall@example.com"]

@@ -158,3 +158,12 @@ def test_a_status_line_names_every_path_after_its_reading() -> None:
     assert limits["disk /"].limit.summary(60) == "Available disk space 60% on /"
     assert limits["disk /var"].limit.summary(12.5) == "Available disk space 12.5% on /var"
     assert judge(limits["disk /var"].limit, 12.5).detail == "it is 12.5%"  # the subject says
+
+
+def test_the_help_and_silence_name_every_check() -> None:
+    """--help lists each check's name for --silence, and --silence takes each of them."""
+    names = ["cpu", "disk", "inodes", "memory", "swap", "load", "localhost", "catalog"]
+    assert f"CHECK names for --silence: {', '.join(names)}." in health_check.EPILOG
+    silence = next(action for action in health_check.parser()._actions
+                   if "--silence" in action.option_strings)
+    assert list(silence.choices) == names

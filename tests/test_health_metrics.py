@@ -130,3 +130,25 @@ def test_the_metrics_file_from_the_command_line(tmp_path: Path, mailbox) -> None
     assert 0 <= metrics["fruit_health_cpu_usage_ratio"][()] <= 1
     assert metrics["fruit_health_memory_available_bytes"][()] > 0
     assert [path.name for path in target.parent.iterdir()] == ["fruit_health.prom"]
+
+
+def test_each_reading_says_what_it_is(tmp_path: Path, machine: Machine, mailbox) -> None:
+    """The HELP of each reading comes from its check's declaration, never the metric's name."""
+    (tmp_path / "metrics").mkdir()
+    assert run_at(tmp_path, 0, "--swap-max-percent", "50", "--load-max-per-cpu", "2",
+                  "--inodes-min-free-percent", "5") == 0
+    families = text_string_to_metric_families(
+        (tmp_path / "metrics" / "health.prom").read_text())
+    helps = {family.name: family.documentation for family in families}
+    readings = {name: text for name, text in helps.items()
+                if not name.startswith(("fruit_health_check_", "fruit_health_last_run_"))}
+    assert readings == {
+        "fruit_health_cpu_usage_ratio": "CPU usage over the interval since the previous run.",
+        "fruit_health_disk_free_ratio":
+            "Space users may still fill, as a share of the file system's size.",
+        "fruit_health_inodes_free_ratio": "Inodes users may still take, as a share of all of them.",
+        "fruit_health_memory_available_bytes":
+            "Memory that programs can be given without swapping.",
+        "fruit_health_swap_used_ratio": "Swap in use, as a share of the swap space.",
+        "fruit_health_load_per_cpu": "Load average over 5 minutes, divided by the number of CPUs.",
+    }

@@ -208,3 +208,18 @@ def test_a_run_that_cannot_start_is_unknown_exit_3(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert re.fullmatch(r"UNKNOWN - \S+/a file/s.json.lock: cannot open the lock: [^\n|]+\n",
                         done.stdout)
+
+
+@pytest.mark.parametrize("flags", [
+    pytest.param(["--cpu-max-percent", "120", "--nagios"], id="a bad value before --nagios"),
+    pytest.param(["--smtp-port", "0", "--nagios"], id="a bad setting before --nagios"),
+])
+def test_nagios_after_a_bad_value_is_still_unknown_exit_3(
+    flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The line is read whole before a refused value is told, so --nagios is known wherever it
+    stands."""
+    assert health_check.main(flags) == 3
+    out, err = capsys.readouterr()
+    assert re.fullmatch(r"UNKNOWN - bad flags: argument --\S+: [^\n|]+\n", out)
+    assert err == ""

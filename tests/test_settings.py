@@ -184,3 +184,25 @@ def test_a_drop_folder_may_start_with_a_tilde(
     monkeypatch.setenv("HOME", str(tmp_path))
     assert settings.drop_dir("~/supplier-data") == tmp_path / "supplier-data"
     assert settings.drop_dir("/srv/drop") == Path("/srv/drop")
+
+
+def test_the_table_marks_the_secrets_and_gives_them_no_flag() -> None:
+    """A credential is read from the environment only: no flag shows it in the process list."""
+    secrets = [setting for setting in settings.SETTINGS if setting.secret]
+    assert [setting.env for setting in secrets] == ["CATALOG_TOKEN", "SMTP_PASSWORD"]
+    assert [setting.flag for setting in secrets] == [None, None]
+    assert settings.SECRET_ENVS == ("CATALOG_TOKEN", "SMTP_PASSWORD")
+
+
+def test_the_mail_flags_are_the_same_in_every_script_that_sends_mail() -> None:
+    """One declaration of the SMTP flags: the mail scripts and health_check.py take the same."""
+    import health_check
+
+    smtp = {"--smtp-host", "--smtp-port", "--smtp-security", "--smtp-user", "--smtp-ca-file"}
+    parser = argparse.ArgumentParser()
+    settings.add_smtp_flags(parser)
+    mailing = {option for action in parser._actions for option in action.option_strings}
+    health = {option for action in health_check.parser()._actions
+              for option in action.option_strings}
+    assert mailing - {"-h", "--help"} == smtp
+    assert smtp <= health

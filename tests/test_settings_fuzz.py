@@ -380,7 +380,7 @@ def assert_cron_line_keeps_secrets(argv: list[str], env: dict[str, str], folder:
     redact.forget()
     with environment(env), working_folder(folder):
         try:
-            args = health_check.with_env_file(health_check.parse_args(argv), argv)
+            args = health_check.settings_in_force(argv)
             line = cron.cron_line(args, health_check.SCRIPT)
         except (BadFlags, AutomationError) as refused:
             line = str(refused)

@@ -11,6 +11,8 @@ from PIL import Image
 
 import changeImage
 import supplier_image_upload
+from automation import settings
+from automation.drop import Drop
 from automation.record import PENDING, ImageEvent, UploadRecord, sha256_of
 from demo.processes import free_port
 from tests.helpers import media_files, requests_received
@@ -27,6 +29,18 @@ def test_every_jpeg_is_uploaded_and_served(converted: Path, catalog, capsys) -> 
     assert media_files(catalog) == [f"{n:03d}.jpeg" for n in range(1, 11)]
     served = requests.get(f"{catalog.url}/media/images/004.jpeg", timeout=10)
     assert served.content == (converted / "images" / "004.jpeg").read_bytes()
+
+
+def test_the_upload_takes_typed_settings_not_a_command_line(
+    converted: Path, catalog, capsys
+) -> None:
+    """What main hands on is callable as it is: the drop and the catalog's settings."""
+    where = settings.CatalogSettings(catalog.url, timeout=10, retries=0, jobs=2)
+    assert supplier_image_upload.upload_drop(Drop(converted), where) == 0
+    assert capsys.readouterr().out == "10 uploaded, 0 already in the catalog, 0 failed\n"
+    served = requests.get(f"{catalog.url}/media/images/007.jpeg", timeout=10)
+    assert hashlib.sha256(served.content).hexdigest() == hashlib.sha256(
+        (converted / "images" / "007.jpeg").read_bytes()).hexdigest()
 
 
 def test_a_second_run_uploads_nothing(converted: Path, catalog, capsys) -> None:

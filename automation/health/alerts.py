@@ -7,7 +7,6 @@ when it had been. Mail that cannot be sent waits in the outbox for a later run.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +14,16 @@ from datetime import datetime, timedelta
 
 from automation.health import texts
 from automation.health.judge import FAILING, OK, Verdict
-from automation.health.state import ALERT, RECOVERY, REMINDER, Message, Problem, State
+from automation.health.state import (
+    ALERT,
+    RECOVERY,
+    REMINDER,
+    Message,
+    Problem,
+    State,
+    silenced,
+)
+from automation.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +42,7 @@ class Policy:
 
 def silences_in_force(silences: Mapping[str, datetime], now: datetime) -> dict[str, datetime]:
     """The silences that have not run out by now."""
-    return {check: until for check, until in silences.items() if until > now}
-
-
-def silenced(verdict: Verdict, silences: Mapping[str, datetime], now: datetime) -> bool:
-    """Whether a silence holds a check's alerts now."""
-    return silences.get(verdict.check, now) > now
+    return {check: until for check, until in silences.items() if silenced(check, silences, now)}
 
 
 def step(state: State, verdicts: Sequence[Verdict], now: datetime,
@@ -62,7 +65,7 @@ def step(state: State, verdicts: Sequence[Verdict], now: datetime,
                 outbox.append(Message(verdict.key, RECOVERY, subject, body, now))
         elif verdict.state == FAILING:
             failing[verdict.key] = still_failing(verdict, known, now, policy,
-                                                 silenced(verdict, silences, now), outbox)
+                                                 silenced(verdict.check, silences, now), outbox)
     if len(outbox) > OUTBOX_LIMIT:
         log.warning("the outbox holds over %d messages: the oldest %d are dropped",
                     OUTBOX_LIMIT, len(outbox) - OUTBOX_LIMIT)
@@ -118,13 +121,13 @@ def deliver(outbox: Sequence[Message], send: Send, now: datetime) -> tuple[Messa
     return ()
 
 
-def mailer(args: argparse.Namespace) -> Send:
+def mailer(sender: str, recipient: str, smtp: SmtpSettings, timeout: float) -> Send:
     """Send one alert to the recipient, one try (a dead server must not hold a cron run)."""
 
     def send(subject: str, body: str) -> None:
-        from automation.mail import SmtpSettings, generate_error_report, send_email
+        from automation.mail import generate_error_report, send_email
 
-        send_email(generate_error_report(args.sender, args.recipient, subject, body),
-                   SmtpSettings.from_args(args), attempts=1, timeout=args.probe_timeout)
+        send_email(generate_error_report(sender, recipient, subject, body), smtp, attempts=1,
+                   timeout=timeout)
 
     return send

@@ -12,30 +12,32 @@ from pathlib import Path
 
 from automation import cli, redact, settings
 from automation.errors import AutomationError
-from automation.health.flags import FLAGS, state_file
+from automation.health.flags import FLAGS
+from automation.settings import HealthSettings
 
 CRON_TAG = "# fruit-catalog-health-check"
 LOG_NAME = "health.log"
 
 
-def cron_command(args: argparse.Namespace, script: Path) -> list[str]:
+def cron_command(options: HealthSettings, script: Path) -> list[str]:
     """The command cron runs: quiet, logging to a file (beside the state unless one is given),
     and every flag that its declaration says the entry carries."""
-    args = argparse.Namespace(**vars(args))
-    args.log_file = args.log_file or str(state_file(args).with_name(LOG_NAME))
-    words = [word for flag in FLAGS for word in flag.cron_words(args)]
+    values = {**options.values,
+              "log_file": options.log_file or str(options.state_file.with_name(LOG_NAME))}
+    words = [word for flag in FLAGS for word in flag.cron_words(values)]
     return [sys.executable, str(script), "--quiet", *words]
 
 
-def cron_line(args: argparse.Namespace, script: Path) -> str:
+def cron_line(options: HealthSettings, script: Path) -> str:
     """The crontab entry: every minute, the command, our tag. AutomationError when --url
     cannot be used, or the entry would show a secret to whoever may read the crontab."""
-    if args.url:
+    url = options.thresholds.get("catalog")
+    if url:
         try:
-            settings.catalog_url(args.url)
+            settings.catalog_url(url)
         except argparse.ArgumentTypeError as error:
             raise AutomationError(f"--url: {error}") from None
-    command = shlex.join(cron_command(args, script)).replace("%", "\\%")  # cron: % is a newline
+    command = shlex.join(cron_command(options, script)).replace("%", "\\%")  # cron: % is a newline
     line = f"* * * * * {command} {CRON_TAG}"
     settings.register_secrets()
     if redact.shows_secret(line):
@@ -91,10 +93,10 @@ def write_crontab(content: str) -> None:
         raise AutomationError(f"crontab failed: {done.stderr.strip()}")
 
 
-def install_cron(args: argparse.Namespace, script: Path) -> int:
+def install_cron(options: HealthSettings, script: Path) -> int:
     """Add (or update) the every-minute entry in the user's crontab, keeping the other entries."""
-    line = cron_line(args, script)
-    state_file(args).parent.mkdir(parents=True, exist_ok=True)
+    line = cron_line(options, script)
+    options.state_file.parent.mkdir(parents=True, exist_ok=True)
     before = read_crontab()
     after = with_entry(before, line)
     if after == before:

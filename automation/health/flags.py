@@ -1,5 +1,6 @@
-"""Every flag of health_check.py, declared once: the parser and the cron line are both built
-from FLAGS, so a flag cannot be in one and missing from the other.
+"""Every flag of health_check.py, declared once: the parser, the settings and the cron line are
+all built from FLAGS, so a flag cannot be in one and missing from another. The checks' flags come
+from their rows (checks.KINDS), the environment's settings from theirs (settings.py).
 
 Each flag says how the crontab entry carries it (`cron`):
 - CHANGED: when its value differs from its default (a threshold, an interval);
@@ -12,26 +13,24 @@ A file's path (`path=True`) is written absolute: cron runs in the home folder.
 from __future__ import annotations
 
 import argparse
-import enum
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from automation import settings
 from automation.cli import add_verbosity_flags
 from automation.errors import AutomationError
-from automation.health.checks import CHECK_NAMES
+from automation.health.checks import CHECK_NAMES, DISK_PATH, KINDS
 from automation.health.judge import number
+from automation.settings import Cron
 
 log = logging.getLogger(__name__)
 
-CPU_MAX_PERCENT = 80.0
-DISK_MIN_FREE_PERCENT = 20.0
-MEMORY_MIN_MB = 500.0
 REMIND_MINUTES = 60.0
 FAIL_AFTER = 1
 CPU_INTERVAL = 1.0
@@ -40,22 +39,13 @@ PROBE_TIMEOUT = 5.0
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 YEAR_MINUTES = settings.YEAR_SECONDS // 60
-MAX_MEMORY_MB = 1e12  # a million TB: a bound that keeps the bytes a finite number
 
 # Every duration is at most a year: a longer one is a typo, and would overflow the dates.
 seconds = settings.seconds
 minutes = settings.number_type(float, 0, YEAR_MINUTES, above=True)
 minutes_or_never = settings.number_type(float, 0, YEAR_MINUTES)
-megabytes = settings.number_type(float, 0, MAX_MEMORY_MB)
-load = settings.number_type(float, 0, 1e6, above=True)
-
-
-class Cron(enum.Enum):
-    """How the crontab entry carries a flag."""
-
-    CHANGED = "when not the default"
-    ALWAYS = "whenever it has a value"
-    NEVER = "never"
+megabytes = settings.megabytes
+load = settings.load
 
 
 def duration(text: str) -> float:
@@ -89,28 +79,66 @@ class Flag:
     cron: Cron = Cron.CHANGED
     path: bool = False  # a file or folder, written absolute in the cron line
     exclusive: bool = False  # an action instead of the checks: one at most
+    alias_of: str | None = None  # another name of that flag, kept for older command lines
 
     @property
     def dest(self) -> str:
         """The attribute argparse stores it in."""
-        return self.name.lstrip("-").replace("-", "_")
+        return (self.alias_of or self.name).lstrip("-").replace("-", "_")
+
+    @classmethod
+    def of(cls, setting: settings.Setting, group: str) -> Flag:
+        """The flag of a row of the settings' table, as that row declares it."""
+        assert setting.flag is not None
+        return cls(setting.flag, group, metavar=setting.metavar, setting=setting,
+                   cron=setting.cron, path=setting.path)
 
     def declare(self, parser: Any) -> None:
-        """Add the flag to a parser, or to a group of one."""
-        options: dict[str, Any] = {"metavar": self.metavar}
-        if self.type:
-            options["type"] = self.type
+        """Add the flag to a parser, or to a group of one. A value its check refuses is kept as
+        Refused, so that the whole line is read (and --nagios known) before it is reported; a
+        setting's default is taken from the environment only after --env-file is read."""
+        options: dict[str, Any] = {"help": self.help}
+        if self.metavar:
+            options["metavar"] = self.metavar
+        check = self.type or (self.setting.check if self.setting else None)
+        if check is not None:
+            options["type"] = self.deferred(self.setting.naming(check) if self.setting else check)
         if self.choices:
             options["choices"] = self.choices
-        if self.setting is not None:
-            self.setting.add_to(parser, **options)
-            return
-        if self.action == "store_true":
-            parser.add_argument(self.name, action="store_true", help=self.help)
-            return
         if self.action:
             options["action"] = self.action
-        parser.add_argument(self.name, default=self.default, help=self.help, **options)
+        if self.setting is not None:
+            options.update(default=argparse.SUPPRESS, help=self.setting.described())
+        elif self.alias_of:  # the flag it names declares the default
+            options.update(dest=self.dest, default=argparse.SUPPRESS)
+        elif self.action != "store_true":
+            options["default"] = self.default
+        parser.add_argument(self.name, **options)
+
+    def deferred(self, check: Callable[[str], Any]) -> Callable[[str], Any]:
+        """The check, its refusal kept as a value (Refused) rather than raised at once."""
+
+        def parse(text: str) -> Any:
+            try:
+                return check(text)
+            except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+                return Refused(f"argument {self.name}: {error}")
+
+        parse.__name__ = getattr(check, "__name__", "value")
+        return parse
+
+    def from_environment(self) -> Any:
+        """A setting's value when the command line does not give it: its variable's, or its
+        default, checked as argparse checks a default; BadFlags when it cannot be used."""
+        assert self.setting is not None
+        text = self.setting.value()
+        check = self.type or self.setting.check
+        if check is None:
+            return text
+        try:
+            return self.setting.naming(check)(text)
+        except argparse.ArgumentTypeError as error:
+            raise BadFlags(f"argument {self.name}: {error}") from None
 
     def default_value(self) -> Any:
         """The value it has when neither the command line nor the environment sets it."""
@@ -120,17 +148,17 @@ class Flag:
         check = self.type or self.setting.check
         return check(fallback) if check and fallback else fallback
 
-    def cron_words(self, args: argparse.Namespace) -> list[str]:
-        """The words the crontab entry carries for this flag."""
-        value = getattr(args, self.dest)
+    def cron_words(self, values: Mapping[str, Any]) -> list[str]:
+        """The words the crontab entry carries for this flag, given the values in force."""
+        value = values.get(self.dest)
         if self.cron is Cron.NEVER or value in (None, "", False, []):
             return []
         if self.cron is Cron.CHANGED and value == self.default_value():
             return []
         if self.action == "store_true":
             return [self.name]
-        values = value if isinstance(value, list) else [value]
-        return [word for one in values for word in (self.name, self.written(one))]
+        values_given = value if isinstance(value, list) else [value]
+        return [word for one in values_given for word in (self.name, self.written(one))]
 
     def written(self, value: Any) -> str:
         """A value as the cron line writes it."""
@@ -143,27 +171,22 @@ class Flag:
 
 CHECKS, ALERTS, MONITORS, RUNNING = "checks", "alerts", "monitoring", "running"
 
+
+
+def threshold_help(text: str, default: Any) -> str:
+    """A check's flag help, with its default (or that it is not checked without it)."""
+    return f"{text} (default{' %(default)g' if default is not None else ': not checked'})"
+
+
+CHECK_FLAGS = tuple(
+    Flag(kind.flag, CHECKS, threshold_help(kind.flag_help, kind.default), kind.type,
+         kind.default, kind.metavar)
+    for kind in KINDS if kind.flag
+)
 FLAGS: tuple[Flag, ...] = (
-    Flag("--cpu-max-percent", CHECKS, "alert when CPU usage is over this (default %(default)g)",
-         settings.percent, CPU_MAX_PERCENT, "PERCENT"),
-    Flag("--disk-min-free-percent", CHECKS, "alert when the free space on a --disk-path is less "
-         "than this percentage of its size (default %(default)g)", settings.percent,
-         DISK_MIN_FREE_PERCENT, "PERCENT"),
+    *CHECK_FLAGS,
     Flag("--disk-path", CHECKS, "a file system whose free space is checked; give it again for "
          "more (default /)", metavar="PATH", action="append", path=True),
-    Flag("--memory-min-mb", CHECKS, "alert when available memory is less than this, in MB of "
-         "1024*1024 bytes (default %(default)g)", megabytes, MEMORY_MIN_MB,
-         "MB"),
-    Flag("--inodes-min-free-percent", CHECKS, "also alert when the free inodes on a --disk-path "
-         "are less than this percentage of them (default: not checked)", settings.percent,
-         metavar="PERCENT"),
-    Flag("--swap-max-percent", CHECKS, "also alert when the swap in use is over this percentage "
-         "of the swap space (default: not checked)", settings.percent, metavar="PERCENT"),
-    Flag("--load-max-per-cpu", CHECKS, "also alert when the 5-minute load average divided by "
-         "the number of CPUs is over this (default: not checked)", load,
-         metavar="LOAD"),
-    Flag("--url", CHECKS, "also check that the catalog service at URL answers GET URL/fruits/ "
-         "(default: not checked)", metavar="URL"),
     Flag("--cpu-interval", CHECKS, "with no usable reading of an earlier run, sample CPU usage "
          "over this long (default %(default)g)", seconds, CPU_INTERVAL,
          "SECONDS"),
@@ -178,19 +201,13 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--remind-minutes", ALERTS, "while a check keeps failing, remind at most this often; "
          "0: never (default %(default)g)", minutes_or_never, REMIND_MINUTES,
          "MINUTES"),
-    Flag("--state-file", ALERTS, metavar="FILE", setting=settings.HEALTH_STATE_FILE,
-         cron=Cron.ALWAYS, path=True),
-    Flag("--sender", ALERTS, metavar="ADDRESS", setting=settings.REPORT_SENDER,
-         cron=Cron.ALWAYS),
-    Flag("--recipient", ALERTS, metavar="ADDRESS", setting=settings.ALERT_RECIPIENT,
-         cron=Cron.ALWAYS),
-    Flag("--smtp-host", ALERTS, metavar="HOST", setting=settings.SMTP_HOST, cron=Cron.ALWAYS),
-    Flag("--smtp-port", ALERTS, metavar="PORT",
-         setting=settings.SMTP_PORT, cron=Cron.ALWAYS),
-    Flag("--smtp-security", ALERTS, metavar="{none,starttls,ssl}",
-         setting=settings.SMTP_SECURITY),
-    Flag("--smtp-user", ALERTS, metavar="USER", setting=settings.SMTP_USER),
-    Flag("--smtp-ca-file", ALERTS, metavar="FILE", setting=settings.SMTP_CA_FILE, path=True),
+    Flag.of(settings.HEALTH_STATE_FILE, ALERTS),
+    Flag.of(settings.REPORT_SENDER, ALERTS),
+    Flag.of(settings.ALERT_RECIPIENT, ALERTS),
+    Flag("--recipient", ALERTS, "the same as --alert-recipient (the name crontab entries "
+         "installed before it carry)", settings.email_address, metavar="ADDRESS",
+         cron=Cron.NEVER, alias_of="--alert-recipient"),
+    *(Flag.of(setting, ALERTS) for setting in settings.SMTP_SETTINGS),
     Flag("--env-file", ALERTS, "read settings the environment lacks (SMTP_PASSWORD) from "
          "NAME=value lines in FILE (default none)", metavar="FILE", cron=Cron.ALWAYS,
          path=True),
@@ -222,7 +239,19 @@ GROUP_TITLES = {CHECKS: "checks", ALERTS: "alerts by mail",
 
 
 class BadFlags(AutomationError):
-    """The command line cannot be used (argparse's error, or one of ours)."""
+    """The command line cannot be used (argparse's error, or one of ours); `plugin` says whether
+    it asked for --nagios, which reports it as the plugin API says."""
+
+    def __init__(self, message: str, plugin: bool = False) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A flag's value that its check refused: reported once the whole line is read."""
+
+    message: str
 
 
 class Parser(argparse.ArgumentParser):
@@ -243,22 +272,80 @@ def build_parser(description: str, epilog: str) -> Parser:
     return parser
 
 
-def parse(parser: Parser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line; BadFlags when it cannot be used."""
-    args = parser.parse_args(argv)
-    if args.silence and getattr(args, "for") is None:
-        raise BadFlags("--silence needs --for DURATION (30s, 15m, 2h, 1d)")
-    if getattr(args, "for") is not None and not args.silence:
-        raise BadFlags("--for goes with --silence CHECK")
-    if args.nagios and any(getattr(args, flag.dest) for flag in FLAGS if flag.exclusive):
+@dataclass(frozen=True)
+class CommandLine:
+    """The command line as given, read once: the values of the flags given, by destination (a
+    setting the line does not give is absent), and whether it asks for --nagios."""
+
+    given: Mapping[str, Any]
+    plugin: bool
+    verbose: int = 0
+    quiet: bool = False
+    log_file: str | None = None
+
+
+def read(parser: Parser, argv: Sequence[str] | None) -> CommandLine:
+    """Read the command line once; BadFlags (saying whether --nagios was asked) when it cannot
+    be used."""
+    namespace = argparse.Namespace()
+    try:
+        parser.parse_args(argv, namespace)
+    except BadFlags as error:
+        raise BadFlags(str(error), getattr(namespace, "nagios", False)) from None
+    given = vars(namespace)
+    plugin = bool(given.get("nagios"))
+    refused = [value for value in given.values() if isinstance(value, Refused)]
+    refused += [one for value in given.values() if isinstance(value, list)
+                for one in value if isinstance(one, Refused)]
+    if refused:
+        raise BadFlags(refused[0].message, plugin)
+    if given["silence"] and given["for"] is None:
+        raise BadFlags("--silence needs --for DURATION (30s, 15m, 2h, 1d)", plugin)
+    if given["for"] is not None and not given["silence"]:
+        raise BadFlags("--for goes with --silence CHECK", plugin)
+    if plugin and any(given[flag.dest] for flag in FLAGS if flag.exclusive):
         raise BadFlags("--nagios checks: it goes with none of --install-cron, --uninstall-cron, "
-                       "--silence, --list")
-    return args
+                       "--silence, --list", plugin)
+    return CommandLine(dict(given), plugin, given["verbose"], given["quiet"], given["log_file"])
 
 
-def state_file(args: argparse.Namespace) -> Path:
-    """The state file of the command line, absolute."""
-    return Path(args.state_file).expanduser().absolute()
+def settings_of(line: CommandLine, env_file: bool = True) -> settings.HealthSettings:
+    """The settings in force: the command line, then --env-file (unless env_file is False),
+    then the environment, then the defaults; BadFlags when a value cannot be used."""
+    given = dict(line.given)
+    try:
+        if env_file and given.get("env_file"):
+            load_env_file(Path(given["env_file"]).expanduser())
+        for flag in FLAGS:
+            if flag.setting is not None and flag.dest not in given:
+                given[flag.dest] = flag.from_environment()
+    except AutomationError as error:
+        raise BadFlags(str(error), line.plugin) from None
+    remind = given["remind_minutes"]
+    return settings.HealthSettings(
+        thresholds={kind.name: given[kind.dest] for kind in KINDS if kind.flag},
+        disk_paths=tuple(dict.fromkeys(given["disk_path"] or [DISK_PATH])),
+        cpu_interval=given["cpu_interval"],
+        cpu_window=timedelta(minutes=given["cpu_window_minutes"]),
+        probe_timeout=given["probe_timeout"],
+        fail_after=given["fail_after"],
+        remind=timedelta(minutes=remind) if remind else None,
+        state_file=Path(given["state_file"]).expanduser().absolute(),
+        sender=given["sender"],
+        alert_recipient=given["alert_recipient"],
+        smtp=settings.SmtpSettings(given["smtp_host"], given["smtp_port"],
+                                   given["smtp_security"], given["smtp_user"],
+                                   given["smtp_ca_file"]),
+        metrics_file=Path(given["metrics_file"]).expanduser() if given["metrics_file"] else None,
+        log_file=given["log_file"],
+        nagios=given["nagios"],
+        install_cron=given["install_cron"],
+        uninstall_cron=given["uninstall_cron"],
+        list_silences=given["list"],
+        silence=given["silence"],
+        silence_for=given["for"],
+        values=given,
+    )
 
 
 def load_env_file(path: Path) -> None:

@@ -37,6 +37,7 @@ class Reading:
     unit: str  # PERCENT, BYTES or PLAIN
     bound: float
     upper: bool  # True: it must not go over the bound; False: not under it
+    help: str = ""  # what it is, in a sentence, for the metrics file
 
 
 class Judge(Protocol):
@@ -66,6 +67,7 @@ class Limit:
     named: bool = False  # whether the subject names the place (else the reading says it)
     verb: str = "is"
     quantity: str = ""  # the reading's name for the monitors (default: the key)
+    help: str = ""  # what the reading is, in a sentence, for the metrics file
 
     @property
     def base(self) -> str:
@@ -106,7 +108,8 @@ class Limit:
 
     def reading(self, value: float) -> Reading:
         """The reading in base units, for the monitors."""
-        return Reading(self.quantity or self.key, value, self.base, self.bound, self.upper)
+        return Reading(self.quantity or self.key, value, self.base, self.bound, self.upper,
+                       self.help)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from automation.files import write_atomically
 from automation.health.judge import BYTES, OK, PERCENT, Verdict
+from automation.health.state import silenced
 
 PREFIX = "fruit_health_"
 Labels = tuple[tuple[str, str], ...]
@@ -63,16 +64,6 @@ def in_base_units(value: float, unit: str) -> tuple[str, float]:
     return "", value
 
 
-QUANTITY_HELP = {
-    "cpu_usage": "CPU usage over the interval since the previous run.",
-    "disk_free": "Space users may still fill, as a share of the file system's size.",
-    "inodes_free": "Inodes users may still take, as a share of all of them.",
-    "memory_available": "Memory that programs can be given without swapping.",
-    "swap_used": "Swap in use, as a share of the swap space.",
-    "load_per_cpu": "Load average over 5 minutes, divided by the number of CPUs.",
-}
-
-
 def exposition(verdicts: Sequence[Verdict], silences: Mapping[str, datetime],
                now: datetime) -> str:
     """The text of the metrics file."""
@@ -83,16 +74,17 @@ def exposition(verdicts: Sequence[Verdict], silences: Mapping[str, datetime],
                    "be made.", [(labels_of(v), int(v.state == OK)) for v in verdicts])
     lines += family(f"{PREFIX}check_silenced", "1 while a silence (--silence) holds the "
                     "check's alerts.",
-                    [(labels_of(v), int(silences.get(v.check, now) > now)) for v in verdicts])
+                    [(labels_of(v), int(silenced(v.check, silences, now))) for v in verdicts])
     readings: dict[str, list[tuple[Labels, float]]] = {}
+    helps: dict[str, str] = {}
     for verdict in verdicts:
         if verdict.reading is not None:
             suffix, value = in_base_units(verdict.reading.value, verdict.reading.unit)
             name = f"{verdict.reading.quantity}{suffix}"
             readings.setdefault(name, []).append((verdict.labels, value))
+            helps.setdefault(name, verdict.reading.help or name)
     for name, samples in readings.items():
-        quantity = name.removesuffix("_ratio").removesuffix("_bytes")
-        lines += family(f"{PREFIX}{name}", QUANTITY_HELP.get(quantity, name), samples)
+        lines += family(f"{PREFIX}{name}", helps[name], samples)
     lines += family(f"{PREFIX}last_run_timestamp_seconds", "When the health check last ran.",
                     [((), now.timestamp())])
     return "\n".join(lines) + "\n"

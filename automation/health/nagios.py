@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from automation.health.judge import BYTES, FAILING, OK, PERCENT, UNKNOWN, Reading, Verdict, number
+from automation.health.state import silenced
 from automation.health.texts import shown_time
 
 STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")  # by exit code
@@ -26,7 +27,7 @@ def code_of(verdict: Verdict, silences: Mapping[str, datetime], now: datetime) -
     if verdict.state == UNKNOWN:
         return UNKNOWN_CODE
     if verdict.state == FAILING:
-        return WARNING_CODE if silences.get(verdict.check, now) > now else CRITICAL_CODE
+        return WARNING_CODE if silenced(verdict.check, silences, now) else CRITICAL_CODE
     return OK_CODE
 
 

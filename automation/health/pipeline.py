@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -15,10 +14,10 @@ from automation.health import alerts, metrics, nagios, texts
 from automation.health.alerts import Policy, Send
 from automation.health.checks import Check, cpu_usage, make_checks, take_readings
 from automation.health.files import run_lock
-from automation.health.flags import state_file
 from automation.health.judge import Verdict, worst
 from automation.health.measure import CpuUsage
 from automation.health.state import load_state, save_state, try_save
+from automation.settings import HealthSettings
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +27,9 @@ def clock() -> datetime:
     return datetime.now().astimezone().replace(microsecond=0)
 
 
-def policy_of(args: argparse.Namespace) -> Policy:
-    """When to tell, as the command line says."""
-    remind = timedelta(minutes=args.remind_minutes) if args.remind_minutes else None
-    return Policy(fail_after=args.fail_after, remind=remind)
+def policy_of(options: HealthSettings) -> Policy:
+    """When to tell, as the settings say."""
+    return Policy(fail_after=options.fail_after, remind=options.remind)
 
 
 def check_health(checks: Sequence[Check], cpu: CpuUsage, state_path: Path, send: Send,
@@ -73,49 +71,47 @@ def tell_silences(silences: Mapping[str, datetime], now: datetime) -> None:
         log.info("%s", texts.silenced_until(check, until, now))
 
 
-def metrics_path(args: argparse.Namespace) -> Path | None:
-    """The metrics file of the command line, if any."""
-    return Path(args.metrics_file).expanduser() if args.metrics_file else None
-
-
-def run_checks(args: argparse.Namespace, now: datetime | None = None) -> int:
-    """Check the health as the command line says, at `now` (default: the clock's)."""
+def run_checks(options: HealthSettings, now: datetime | None = None) -> int:
+    """Check the health as the settings say, at `now` (default: the clock's)."""
     now = now or clock()
-    cpu = cpu_usage(args, now)
-    return check_health(make_checks(args, cpu), cpu, state_file(args), alerts.mailer(args), now,
-                        policy_of(args), metrics_path(args))
+    cpu = cpu_usage(options, now)
+    send = alerts.mailer(options.sender, options.alert_recipient, options.smtp,
+                         options.probe_timeout)
+    return check_health(make_checks(options, cpu), cpu, options.state_file, send, now,
+                        policy_of(options), options.metrics_file)
 
 
-def run_nagios(args: argparse.Namespace, now: datetime | None = None) -> int:
+def run_nagios(options: HealthSettings, now: datetime | None = None) -> int:
     """Check as a Nagios plugin: print the plugin line, mail nothing; the plugin's exit code.
 
     The state gives the CPU times of the last run and the silences, and keeps the new CPU
     times; what was alerted by mail is left alone.
     """
     now = now or clock()
-    path = state_file(args)
-    cpu = cpu_usage(args, now)
-    with run_lock(path, wait=args.probe_timeout):
+    path = options.state_file
+    cpu = cpu_usage(options, now)
+    with run_lock(path, wait=options.probe_timeout):
         state = load_state(path)
         cpu.earlier = state.cpu
-        verdicts = take_readings(make_checks(args, cpu))
+        verdicts = take_readings(make_checks(options, cpu))
         if cpu.sample is not None:
             try_save(path, replace(state, cpu=cpu.sample))
     silences = alerts.silences_in_force(state.silences, now)
     line, code = nagios.status(verdicts, silences, now)
-    written = metrics_path(args)
+    written = options.metrics_file
     if written is not None and write_metrics(written, verdicts, silences, now):
         line, code = nagios.unknown(f"cannot write the metrics file {written}; {line}")
     print(redact.redact(line))
     return code
 
 
-def silence(args: argparse.Namespace, now: datetime | None = None) -> int:
+def silence(options: HealthSettings, now: datetime | None = None) -> int:
     """Record (or with --for 0, lift) a silence of one check; check nothing else."""
     now = now or clock()
-    check, seconds = args.silence, getattr(args, "for")
-    path = state_file(args)
-    with run_lock(path, wait=args.probe_timeout):
+    check, seconds = options.silence, options.silence_for
+    assert check is not None
+    path = options.state_file
+    with run_lock(path, wait=options.probe_timeout):
         state = load_state(path)
         silences = alerts.silences_in_force(state.silences, now)
         if seconds:
@@ -135,10 +131,10 @@ def silence(args: argparse.Namespace, now: datetime | None = None) -> int:
     return cli.OK
 
 
-def list_silences(args: argparse.Namespace, now: datetime | None = None) -> int:
+def list_silences(options: HealthSettings, now: datetime | None = None) -> int:
     """Print the silences in force."""
     now = now or clock()
-    silences = alerts.silences_in_force(load_state(state_file(args)).silences, now)
+    silences = alerts.silences_in_force(load_state(options.state_file).silences, now)
     for check, until in sorted(silences.items()):
         print(texts.silenced_until(check, until, now))
     if not silences:

@@ -30,6 +30,11 @@ RECOVERY = "recovery"
 KINDS = (ALERT, REMINDER, RECOVERY)
 
 
+def silenced(check: str, silences: Mapping[str, datetime], now: datetime) -> bool:
+    """Whether a silence holds a check's alerts now (the one place that says so)."""
+    return silences.get(check, now) > now
+
+
 @dataclass(frozen=True)
 class Problem:
     """A check failing now: since when, for how many runs in a row, and what was told."""
