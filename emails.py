@@ -26,11 +26,24 @@ from automation.mail import (
 __all__ = [
     "BACKOFF_SECONDS", "SEND_ATTEMPTS", "TIMEOUT_SECONDS", "HeaderError", "MailError",
     "SmtpSettings", "generate_email", "generate_error_report", "main", "send_email",
+    "send_test_email",
 ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Send one email from the command line: a way to check the SMTP settings."""
+TEST_BODY = "This is a test of the catalog automation's mail settings."
+
+
+def send_test_email(
+    smtp: SmtpSettings, sender: str, recipient: str, subject: str, attach: Path | None = None
+) -> None:
+    """Send one email through smtp, a file attached when given: a check of the mail settings."""
+    if attach and not attach.is_file():
+        raise AutomationError(f"{attach}: no such file to attach")
+    send_email(generate_email(sender, recipient, subject, TEST_BODY, attach), smtp)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, with defaults from the environment."""
     parser = argparse.ArgumentParser(description="Send a test email through the SMTP settings.")
     settings.add_smtp_flags(parser)
     settings.REPORT_SENDER.add_to(parser, metavar="ADDRESS")
@@ -38,15 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subject", default="Test - Online Fruit Store", help="the subject")
     parser.add_argument("--attach", type=Path, metavar="FILE", help="a file to attach")
     add_verbosity_flags(parser)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Send one email from the command line: a way to check the SMTP settings."""
+    args = parse_args(argv)
     setup_logging(args.verbose, args.quiet)
 
     def run() -> int:
-        body = "This is a test of the catalog automation's mail settings."
-        if args.attach and not args.attach.is_file():
-            raise AutomationError(f"{args.attach}: no such file to attach")
-        message = generate_email(args.sender, args.recipient, args.subject, body, args.attach)
-        send_email(message, SmtpSettings.from_argparse(args))
+        send_test_email(SmtpSettings.from_argparse(args), args.sender, args.recipient,
+                        args.subject, args.attach)
         if not args.quiet:
             print(f"sent {args.subject!r} to {args.recipient}")
         return 0

@@ -24,7 +24,7 @@ from typing import Any
 
 from automation import settings
 from automation.batch import display_name
-from automation.catalog import Catalog
+from automation.catalog import open_catalog
 from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.descriptions import Description, parse_bytes, read_bytes
 from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name
@@ -414,84 +414,101 @@ def last_sent(memory: ReportMemory, landed: Landed, last: SentReport | None,
     return f"the report sent at {to_the_second(at)}"
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Where the report goes: the PDF's path, the sender, the supplier, the mail server."""
+
+    pdf: Path
+    sender: str
+    recipient: str
+    smtp: SmtpSettings
+
+
+def report_drop(
+    drop: Drop, where: settings.CatalogSettings, delivery: Delivery, resend: bool = False,
+    quiet: bool = False,
+) -> int:
+    """Report what this drop brought into the catalog to the supplier, once (or again, with
+    resend); 0 when sent or nothing new to say. Raises the project's errors for exit 2."""
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(text)
+
+    pdf = delivery.pdf
+    descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
+    had_record = drop.record.is_file()
+    with ReportMemory(settings.state_dir(), where.url) as memory, \
+            UploadRecord(drop.record, where.url, writable=had_record) as record, \
+            open_catalog(where) as catalog:
+        now = datetime.now(timezone.utc).isoformat()
+        landed = read_landed(record, drop, descriptions, Holdings(catalog), memory,
+                             resend, now)
+        if not landed.ids:
+            if not had_record:
+                raise NothingImported(
+                    f"{drop.root}: nothing of it is in the catalog at {where.url}, and "
+                    f"there is no {drop.record.name} (run supplier_image_upload.py and "
+                    "run.py first): no report sent"
+                )
+            raise NothingImported(
+                f"{drop.root}: no fruit of it is in the catalog at {where.url} "
+                f"({plural(len(landed.not_imported), 'item')} not imported; see run.py): "
+                "no report sent"
+            )
+        last = memory.last_report(drop.root)
+        last_event = last_in_record(record)
+        last_failures = (last.not_imported if last else
+                         last_event.not_imported if last_event else None)
+        if not resend and nothing_new(landed, last_failures):
+            say(f"nothing new since {last_sent(memory, landed, last, last_event)}: no "
+                "email sent (--resend sends it again)")
+            return 0
+        report = ImportReport(date.today(), landed.imported, landed.not_imported,
+                              landed.already)
+        for item in landed.not_imported:
+            log.warning("%s: not imported: %s", item.file, item.reason)
+        write_pdf(pdf, report)
+        message = generate_email(delivery.sender, delivery.recipient, SUBJECT, email_body(report),
+                                 pdf, filename=ATTACHMENT_NAME)
+        try:
+            send_email(message, delivery.smtp)
+        except MailError as error:
+            raise MailError(f"{error}; the report stays at {pdf}: run this again to "
+                            "send it") from None
+        sent = ReportEvent(
+            key=REPORT_KEY, state=SENT, ids=tuple(fruit_id for _, fruit_id in landed.told),
+            not_imported=tuple(item.file for item in landed.not_imported),
+            total=report.total_weight, recipient=delivery.recipient, pdf=str(pdf),
+        )
+        if had_record:
+            sent = record.add(sent)
+        else:
+            with UploadRecord(drop.record, where.url) as new_record:
+                sent = new_record.add(sent)
+        try:
+            memory.remember(SentReport(
+                now, str(drop.root.resolve()), delivery.recipient, len(report.imported),
+                len(report.already), report.total_weight, sent.not_imported, str(pdf),
+            ), landed.told)
+        except AutomationError as error:
+            raise AutomationError(f"the report was sent to {delivery.recipient}, but {error} "
+                                  f"(the drop's {drop.record.name} remembers it)") from None
+    say(f"sent the report of {plural(len(report.imported), 'fruit')} imported "
+        f"({report.total_weight} lbs; {len(report.already)} already in the catalog, "
+        f"{len(report.not_imported)} not imported) to {delivery.recipient}; the PDF is {pdf}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Send the report; exit 0 when sent (or nothing new to send), 2 when it cannot be."""
     args = parse_args(argv)
     setup_logging(args.verbose, args.quiet)
-
-    def say(text: str) -> None:
-        if not args.quiet:
-            print(text)
-
-    def run() -> int:
-        drop = Drop(settings.drop_dir(args.data_dir))
-        pdf = args.pdf.expanduser()
-        descriptions = files_with_suffix(drop.require(drop.descriptions), {DESCRIPTION_SUFFIX})
-        had_record = drop.record.is_file()
-        token = settings.catalog_token()
-        with ReportMemory(settings.state_dir(), args.url) as memory, \
-                UploadRecord(drop.record, args.url, writable=had_record) as record, \
-                Catalog(args.url, token=token, timeout=args.timeout,
-                        retries=args.retries) as catalog:
-            now = datetime.now(timezone.utc).isoformat()
-            landed = read_landed(record, drop, descriptions, Holdings(catalog), memory,
-                                 args.resend, now)
-            if not landed.ids:
-                if not had_record:
-                    raise NothingImported(
-                        f"{drop.root}: nothing of it is in the catalog at {args.url}, and "
-                        f"there is no {drop.record.name} (run supplier_image_upload.py and "
-                        "run.py first): no report sent"
-                    )
-                raise NothingImported(
-                    f"{drop.root}: no fruit of it is in the catalog at {args.url} "
-                    f"({plural(len(landed.not_imported), 'item')} not imported; see run.py): "
-                    "no report sent"
-                )
-            last = memory.last_report(drop.root)
-            last_event = last_in_record(record)
-            last_failures = (last.not_imported if last else
-                             last_event.not_imported if last_event else None)
-            if not args.resend and nothing_new(landed, last_failures):
-                say(f"nothing new since {last_sent(memory, landed, last, last_event)}: no "
-                    "email sent (--resend sends it again)")
-                return 0
-            report = ImportReport(date.today(), landed.imported, landed.not_imported,
-                                  landed.already)
-            for item in landed.not_imported:
-                log.warning("%s: not imported: %s", item.file, item.reason)
-            write_pdf(pdf, report)
-            message = generate_email(args.sender, args.recipient, SUBJECT, email_body(report),
-                                     pdf, filename=ATTACHMENT_NAME)
-            try:
-                send_email(message, SmtpSettings.from_argparse(args))
-            except MailError as error:
-                raise MailError(f"{error}; the report stays at {pdf}: run this again to "
-                                "send it") from None
-            sent = ReportEvent(
-                key=REPORT_KEY, state=SENT, ids=tuple(fruit_id for _, fruit_id in landed.told),
-                not_imported=tuple(item.file for item in landed.not_imported),
-                total=report.total_weight, recipient=args.recipient, pdf=str(pdf),
-            )
-            if had_record:
-                sent = record.add(sent)
-            else:
-                with UploadRecord(drop.record, args.url) as new_record:
-                    sent = new_record.add(sent)
-            try:
-                memory.remember(SentReport(
-                    now, str(drop.root.resolve()), args.recipient, len(report.imported),
-                    len(report.already), report.total_weight, sent.not_imported, str(pdf),
-                ), landed.told)
-            except AutomationError as error:
-                raise AutomationError(f"the report was sent to {args.recipient}, but {error} "
-                                      f"(the drop's {drop.record.name} remembers it)") from None
-        say(f"sent the report of {plural(len(report.imported), 'fruit')} imported "
-            f"({report.total_weight} lbs; {len(report.already)} already in the catalog, "
-            f"{len(report.not_imported)} not imported) to {args.recipient}; the PDF is {pdf}")
-        return 0
-
-    return guarded(run)
+    where = settings.CatalogSettings(args.url, args.timeout, args.retries)
+    delivery = Delivery(args.pdf.expanduser(), args.sender, args.recipient,
+                        SmtpSettings.from_argparse(args))
+    return guarded(lambda: report_drop(Drop(settings.drop_dir(args.data_dir)), where, delivery,
+                                       args.resend, args.quiet))
 
 
 if __name__ == "__main__":

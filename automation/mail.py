@@ -30,9 +30,13 @@ class HeaderError(MailError, ValueError):
     """A header value that would break the message: it carries a line break."""
 
 
+# Every character Python's str.splitlines() (and so the email package) takes for a line end.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def _checked_header(name: str, value: str) -> str:
     """A header value, refused when it carries a line break (header injection)."""
-    if "\r" in value or "\n" in value:
+    if LINE_BREAKS.intersection(value):
         raise HeaderError(f"the {name} of an email may not contain a line break: {value!r}")
     return value
 

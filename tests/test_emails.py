@@ -216,6 +216,8 @@ def test_generate_error_report_has_no_attachment() -> None:
         pytest.param(SENDER, RECIPIENT, "Hello\r\nBcc: victim@example.com", id="subject"),
         pytest.param(SENDER, f"{RECIPIENT}\nBcc: victim@example.com", "Hello", id="recipient"),
         pytest.param(f"{SENDER}\rX-Evil: 1", RECIPIENT, "Hello", id="sender"),
+        pytest.param(SENDER, RECIPIENT, "\x85Test", id="next-line"),  # found by the fuzz test
+        pytest.param(SENDER, RECIPIENT, "Hello\u2028there", id="line-separator"),
     ],
 )
 def test_a_header_with_a_line_break_is_refused(sender: str, recipient: str, subject: str) -> None:
