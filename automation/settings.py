@@ -264,14 +264,14 @@ class Setting:
         parser.add_argument(
             self.flag,
             default=kwargs.pop("default", self.value()),
-            help=self.described(),
+            help=self.described(kwargs.pop("help", self.help)),
             metavar=kwargs.pop("metavar", self.metavar or self.env),
             **kwargs,
         )
 
-    def described(self) -> str:
-        """Its help: what it is, its variable and its default."""
-        return f"{self.help} (env {self.env}, default {self.fallback() or 'none'})"
+    def described(self, what: str = "") -> str:
+        """Its help: what it is (for this script, when given), its variable and its default."""
+        return f"{what or self.help} (env {self.env}, default {self.fallback() or 'none'})"
 
     def naming(self, check: Callable[[str], Any]) -> Callable[[str], Any]:
         """The check as argparse calls it: its refusal says when the value came from the
@@ -314,6 +314,13 @@ CATALOG_RETRIES = Setting(
     "CATALOG_RETRIES", "--retries", "3", "times to retry a request that failed for the network",
     retries,
 )
+CATALOG_JOBS = Setting("CATALOG_JOBS", "--jobs", "8", "send this many requests at once",
+                       job_count, metavar="N")
+CATALOG_LOCK_WAIT = Setting(
+    "CATALOG_LOCK_WAIT", "--lock-wait", "600",
+    "seconds to wait while another run sends to the same catalog",
+    number_type(float, 0, YEAR_SECONDS), metavar="SECONDS",
+)
 
 SMTP_HOST = Setting("SMTP_HOST", "--smtp-host", "localhost", "the SMTP server", host_name,
                     "HOST", Cron.ALWAYS)
@@ -353,14 +360,13 @@ CATALOG_TOKEN_ENV = CATALOG_TOKEN.env
 SMTP_PASSWORD_ENV = SMTP_PASSWORD.env
 
 SETTINGS = (DATA_DIR, CATALOG_URL, CATALOG_TIMEOUT, CATALOG_SETTLE, CATALOG_RETRIES,
-            CATALOG_TOKEN, *SMTP_SETTINGS, SMTP_PASSWORD, REPORT_SENDER, REPORT_RECIPIENT,
-            ALERT_RECIPIENT, REPORT_PDF, HEALTH_STATE_FILE)
+            CATALOG_JOBS, CATALOG_LOCK_WAIT, CATALOG_TOKEN, *SMTP_SETTINGS, SMTP_PASSWORD,
+            REPORT_SENDER, REPORT_RECIPIENT, ALERT_RECIPIENT, REPORT_PDF, HEALTH_STATE_FILE)
 SECRET_ENVS = tuple(setting.env for setting in SETTINGS if setting.secret)
 
 
 def add_catalog_flags(
-    parser: argparse.ArgumentParser, jobs: int = 8,
-    jobs_help: str = "send this many requests at once",
+    parser: argparse.ArgumentParser, jobs_help: str = "send this many requests at once",
 ) -> None:
     """Declare the flags of the scripts that talk to the catalog service."""
     CATALOG_URL.add_to(parser, metavar="URL")
@@ -368,15 +374,8 @@ def add_catalog_flags(
     CATALOG_RETRIES.add_to(parser, metavar="N")
     CATALOG_SETTLE.add_to(parser, metavar="SECONDS")
     parser.set_defaults(settle=CATALOG_SETTLE.value() or None)  # None: the timeout
-    parser.add_argument(
-        "--jobs", type=job_count, default=jobs,
-        help=f"{jobs_help} (default %(default)s, at most {MAX_JOBS})",
-    )
-    parser.add_argument(
-        "--lock-wait", type=number_type(float, 0, YEAR_SECONDS), default=600, metavar="SECONDS",
-        help="how long to wait while another run sends to the same catalog (default "
-             "%(default)s)",
-    )
+    CATALOG_JOBS.add_to(parser, help=f"{jobs_help}, at most {MAX_JOBS}")
+    CATALOG_LOCK_WAIT.add_to(parser)
 
 
 def add_dry_run_flag(parser: argparse.ArgumentParser, sent: str) -> None:

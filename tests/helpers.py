@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from automation import settings
 from demo.processes import PROJECT, Server
 
-# Every setting of the contract: a test sees only what it sets itself.
-CONTRACT_ENV = (
-    "SUPPLIER_DATA_DIR", "CATALOG_URL", "CATALOG_TOKEN", "CATALOG_TIMEOUT", "CATALOG_RETRIES",
-    "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "SMTP_CA_FILE",
-    "REPORT_SENDER", "REPORT_RECIPIENT", "ALERT_RECIPIENT", "REPORT_PDF", "HEALTH_STATE_FILE",
-)
+# Every setting of the table (the contract's and the project's): a test sees only what it sets.
+CONTRACT_ENV = tuple(setting.env for setting in settings.SETTINGS)
 
 
 class NotOursToTouch(pytest.skip.Exception):
