@@ -27,7 +27,7 @@ from automation.batch import display_name
 from automation.catalog import open_catalog
 from automation.cli import add_verbosity_flags, guarded, setup_logging
 from automation.descriptions import Description, parse_bytes, read_bytes
-from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name
+from automation.drop import DESCRIPTION_SUFFIX, Drop, files_with_suffix, jpeg_name, read_regular
 from automation.errors import AutomationError, ItemError
 from automation.files import replacing
 from automation.holdings import Holdings, fields_of
@@ -259,8 +259,8 @@ def read_landed(
             landed.not_imported.append(NotImported(file, str(error)))
             continue
         try:
-            picture = sha256_of(image.read_bytes())
-        except OSError:
+            picture = sha256_of(read_regular(image))  # a FIFO would hold the read for ever
+        except ItemError:
             picture = ""
         digest = item_digest(text, picture)
         history = item_events(record, file, text, digest)

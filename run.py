@@ -27,7 +27,14 @@ from automation.batch import ahead, display_name, summarize, tell
 from automation.catalog import MAX_DESCRIPTION, MAX_NAME, open_catalog, sending_lock
 from automation.cli import add_verbosity_flags, guarded, progress, setup_logging
 from automation.descriptions import Description, parse_bytes, read_bytes
-from automation.drop import DESCRIPTION_SUFFIX, Drop, check_inside, files_with_suffix, jpeg_name
+from automation.drop import (
+    DESCRIPTION_SUFFIX,
+    Drop,
+    check_inside,
+    files_with_suffix,
+    jpeg_name,
+    read_regular,
+)
 from automation.errors import ItemError
 from automation.holdings import Holdings
 from automation.pictures import Conversions
@@ -62,12 +69,11 @@ RENEWED = ("new products at numbers that held an earlier drop's products: posted
 def picture_of(image: Path, conversions: Conversions) -> str:
     """The SHA-256 of a catalog JPEG of the drop, or "" when there is none; raises ItemError
     when it was not made from the TIFF now in the drop."""
-    try:
-        data = image.read_bytes()
-    except OSError:
+    if not image.exists() and not image.is_symlink():
         return ""
     try:
         conversions.check(image)
+        data = read_regular(image)  # a FIFO would hold the read for ever
     except ItemError as error:
         raise ItemError(f"its picture images/{image.name} {error}") from None
     return sha256_of(data)

@@ -35,6 +35,7 @@ from automation.drop import (
     check_inside,
     files_with_suffix,
     jpeg_name,
+    read_regular,
 )
 from automation.errors import AutomationError, ItemError
 from automation.holdings import Holdings, image_names
@@ -104,10 +105,7 @@ def read_jpeg(path: Path, conversions: Conversions) -> bytes:
     """The bytes of a catalog JPEG made from the TIFF now in the drop; raises ItemError."""
     check_inside(path, path.parent)
     conversions.check(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ItemError(f"cannot read it: {error.strerror or error}") from None
+    data = read_regular(path)  # a FIFO would hold the read for ever
     check_jpeg(data)
     return data
 

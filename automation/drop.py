@@ -150,3 +150,13 @@ def open_regular(path: Path) -> BinaryIO:
     except BaseException:
         os.close(handle)
         raise
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file of the drop (see open_regular); ItemError, in words, when
+    it is something else or cannot be read."""
+    try:
+        with open_regular(path) as file:
+            return file.read()
+    except OSError as error:
+        raise ItemError(f"cannot read it: {(error.strerror or str(error)).lower()}") from None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,29 @@ def bomb_tiff(path: Path, width: int = 100_000, height: int = 100_000) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + 1) + b"\x00" + ifd)
     return path
+
+
+@contextlib.contextmanager
+def fed_fifo(path: Path, data: bytes) -> Iterator[None]:
+    """A FIFO at path whose writer, in a thread, waits for a reader and hands it data: code
+    that wrongly opens it gets the data (and fails on it) instead of waiting for ever."""
+    os.mkfifo(path)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), path.open("wb") as pipe:  # waits for a reader
+            pipe.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield
+    finally:
+        # The writer may still wait: open the other end and take what it writes until it ends.
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            while writer.is_alive():
+                with contextlib.suppress(BlockingIOError):
+                    os.read(reader, 1 << 16)
+                writer.join(0.01)
+        finally:
+            os.close(reader)

@@ -27,8 +27,7 @@ import changeImage
 from automation.madefrom import MANIFEST_NAME
 from demo.processes import PROJECT
 from demo.sample_drop import FRUITS, photo
-from tests.helpers import bomb_tiff
-from tests.test_hostile_drops import fed_fifo
+from tests.helpers import bomb_tiff, fed_fifo
 
 
 def make_tiff(path: Path, mode: str = "RGBA", size: tuple[int, int] = (1200, 800), **save) -> Path:

@@ -19,7 +19,7 @@ from automation.descriptions import (
     parse_weight,
     read_description,
 )
-from tests.test_hostile_drops import fed_fifo
+from tests.helpers import fed_fifo
 
 
 @pytest.mark.parametrize(

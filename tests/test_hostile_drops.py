@@ -8,11 +8,8 @@ into the catalog, exit 1, and never show a traceback.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
 import struct
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,32 +137,6 @@ ENTRIES = [
     Entry("Pêche plate 2", text="Pêche plate\n150 lbs\nFlat peaches.".encode(),
           landed_name="Pêche plate"),
 ]
-
-
-@contextlib.contextmanager
-def fed_fifo(path: Path, data: bytes) -> Iterator[None]:
-    """A FIFO at path whose writer, in a thread, waits for a reader and hands it data: code
-    that wrongly opens it gets the data (and fails on it) instead of waiting for ever."""
-    os.mkfifo(path)
-
-    def write() -> None:
-        with contextlib.suppress(BrokenPipeError), path.open("wb") as pipe:  # waits for a reader
-            pipe.write(data)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    try:
-        yield
-    finally:
-        # The writer may still wait: open the other end and take what it writes until it ends.
-        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            while writer.is_alive():
-                with contextlib.suppress(BlockingIOError):
-                    os.read(reader, 1 << 16)
-                writer.join(0.01)
-        finally:
-            os.close(reader)
 
 
 @pytest.fixture

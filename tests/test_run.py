@@ -14,7 +14,7 @@ import supplier_image_upload
 from automation.record import PENDING, FruitEvent, UploadRecord
 from demo.processes import free_port
 from demo.sample_drop import FRUITS
-from tests.helpers import catalog_fruits, picture_served, requests_received
+from tests.helpers import catalog_fruits, fed_fifo, picture_served, requests_received
 
 
 @pytest.fixture
@@ -251,3 +251,21 @@ def test_a_failure_that_stays_the_same_is_recorded_once(uploaded: Path, catalog)
     events = [json.loads(line) for line in (uploaded / "catalog-record.jsonl").open()]
     about_003 = [e["state"] for e in events if e["key"] == "descriptions/003.txt"]
     assert about_003 == ["failed"]
+
+
+def test_a_picture_that_is_a_link_to_a_fifo_is_named_and_never_read(
+    uploaded: Path, catalog, capsys
+) -> None:
+    """Reading a FIFO waits for a writer for ever; this one's writer hands the real picture to
+    any read, so code that opened it would post the fruit instead of hanging."""
+    image = uploaded / "images" / "003.jpeg"
+    picture = image.read_bytes()
+    image.unlink()
+    (uploaded / "images" / "003.tiff").unlink()
+    with fed_fifo(uploaded / "images" / "pipe", picture):
+        image.symlink_to("pipe")
+        assert post(uploaded, catalog.url) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
+    assert errors == ["run.py: ERROR: descriptions/003.txt: its picture images/003.jpeg is a link "
+                      "to a FIFO (named pipe), not a file: not read"]
+    assert len(catalog_fruits(catalog)) == 9

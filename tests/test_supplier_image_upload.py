@@ -15,7 +15,7 @@ from automation import settings
 from automation.drop import Drop
 from automation.record import PENDING, ImageEvent, UploadRecord, sha256_of
 from demo.processes import free_port
-from tests.helpers import media_files, requests_received
+from tests.helpers import fed_fifo, media_files, requests_received
 
 
 def upload(drop: Path, url: str, *flags: str) -> int:
@@ -193,3 +193,20 @@ def test_nothing_to_upload_is_said(drop: Path, catalog, capsys) -> None:
     captured = capsys.readouterr()
     assert "images: no .jpeg images to upload (has changeImage.py run?)" in captured.err
     assert captured.out == "0 uploaded, 0 already in the catalog, 0 failed\n"
+
+
+def test_a_jpeg_that_is_a_link_to_a_fifo_is_named_and_never_read(
+    converted: Path, catalog, capsys
+) -> None:
+    """This FIFO's writer hands a real JPEG to any read: code that opened it would upload it."""
+    image = converted / "images" / "003.jpeg"
+    picture = image.read_bytes()
+    image.unlink()
+    (converted / "images" / "003.tiff").unlink()
+    with fed_fifo(converted / "images" / "pipe", picture):
+        image.symlink_to("pipe")
+        assert upload(converted, catalog.url, "--jobs", "1") == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
+    assert errors == ["supplier_image_upload.py: ERROR: images/003.jpeg: is a link to a FIFO "
+                      "(named pipe), not a file: not read"]
+    assert len(media_files(catalog)) == 9
