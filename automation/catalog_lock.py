@@ -12,7 +12,6 @@ every answer in hand clears the note, so that the next one waits for nothing.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -24,10 +23,9 @@ from typing import IO
 
 from automation import settings
 from automation.errors import AutomationError
+from automation.files import lock_within
 
 log = logging.getLogger(__name__)
-
-POLL_SECONDS = 0.2
 
 
 def lock_path(url: str) -> Path:
@@ -69,25 +67,17 @@ class CatalogLock:
 
     def _acquire(self) -> None:
         assert self._file is not None
-        deadline = time.monotonic() + self.wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            if time.monotonic() >= deadline:
-                self._file.close()
-                raise AutomationError(
-                    f"another run is sending to the catalog at {self.shown_as}: run this "
-                    "again when it has ended"
-                )
-            if not told:
-                log.warning("another run is sending to the catalog at %s: waiting for it to "
-                            "end (up to %g s)", self.shown_as, self.wait)
-                told = True
-            time.sleep(POLL_SECONDS)
+
+        def waiting() -> None:
+            log.warning("another run is sending to the catalog at %s: waiting for it to end "
+                        "(up to %g s)", self.shown_as, self.wait)
+
+        if not lock_within(self._file, self.wait, waiting):
+            self._file.close()
+            raise AutomationError(
+                f"another run is sending to the catalog at {self.shown_as}: run this again "
+                "when it has ended"
+            )
 
     def _read(self) -> float:
         assert self._file is not None

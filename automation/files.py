@@ -1,12 +1,18 @@
-"""Replacing a file whole or not at all: the one atomic writer of every script."""
+"""Files shared by runs: replaced whole or not at all (the one atomic writer of every script),
+and locked by one run at a time."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
+
+LOCK_POLL_SECONDS = 0.05
 
 
 @contextlib.contextmanager
@@ -43,3 +49,23 @@ def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
     """Replace a file with text, whole or not at all, flushed to disk."""
     with replacing(path, mode) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def lock_within(
+    file: IO[Any], wait: float = 0.0, waiting: Callable[[], None] | None = None
+) -> bool:
+    """Take the exclusive lock of an open file (closing the file releases it), waiting up to
+    `wait` seconds while another process holds it (0: not at all); whether it was taken.
+    waiting, when given, is called once, as the wait begins."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+        if waiting is not None:
+            waiting()
+            waiting = None
+        time.sleep(LOCK_POLL_SECONDS)

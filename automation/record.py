@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import logging
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from automation.errors import AutomationError
+from automation.files import lock_within
 from automation.redact import mask_url
 
 log = logging.getLogger(__name__)
@@ -191,13 +191,11 @@ class UploadRecord:
             raise AutomationError(
                 f"{self.path}: cannot open the record: {error.strerror}"
             ) from None
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not lock_within(self._file):
             self._file.close()
             raise AutomationError(
                 f"{self.path}: another upload run is using this drop; wait for it to end"
-            ) from None
+            )
         self._file.seek(0)
         if not self._load(self._file.read()):
             self._set_aside()
@@ -241,7 +239,7 @@ class UploadRecord:
         try:
             os.replace(self.path, aside)
             fresh = self.path.open("a+b")
-            fcntl.flock(fresh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock_within(fresh)  # a new file: no other run has it yet
         except OSError as error:
             raise AutomationError(
                 f"{self.path}: damaged, and cannot be set aside: {error.strerror}"

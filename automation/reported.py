@@ -12,7 +12,6 @@ is replaced whole (written beside it, then renamed), and one report run at a tim
 
 from __future__ import annotations
 
-import fcntl
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from automation.errors import AutomationError
-from automation.files import write_atomically
+from automation.files import lock_within, write_atomically
 
 MEMORY_NAME = "reports.json"
 LOCK_NAME = "reports.lock"
@@ -90,14 +89,12 @@ class ReportMemory:
             raise AutomationError(
                 f"{self._lock_path}: cannot open it: {error.strerror or error}"
             ) from None
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not lock_within(self._lock):
             self._lock.close()
             raise AutomationError(
                 f"{self.path}: another report_email.py run is sending a report; wait for it "
                 "to end"
-            ) from None
+            )
         try:
             self._load()
         except AutomationError:

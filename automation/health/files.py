@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from automation.errors import AutomationError
-
-LOCK_POLL_SECONDS = 0.05
+from automation.files import lock_within
 
 
 @contextlib.contextmanager
@@ -24,15 +21,8 @@ def run_lock(state_path: Path, wait: float = 0.0) -> Iterator[None]:
     except OSError as error:
         raise AutomationError(f"{lock_path}: cannot open the lock: {error.strerror}") from None
     with lock:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise AutomationError(
-                        f"another health check is running (it holds {lock_path}): this one stops"
-                    ) from None
-                time.sleep(LOCK_POLL_SECONDS)
+        if not lock_within(lock, wait):
+            raise AutomationError(
+                f"another health check is running (it holds {lock_path}): this one stops"
+            )
         yield
