@@ -88,7 +88,7 @@ def check_limits(product: Description) -> None:
                             f"keeps at most {most}: not posted")
 
 
-def two_versions(product: Description, picture: str, holdings: Holdings) -> str:
+def two_versions(product: Description, holdings: Holdings) -> str:
     """A warning when the catalog shows a product of this name with other details already:
     posting this one makes two versions of it show."""
     others = holdings.fruits_named(product.name)
@@ -181,7 +181,7 @@ def new_fruit_plan(
 
     return Plan(
         event.key, SEND, event,
-        why=two_versions(product, picture, holdings),
+        why=two_versions(product, holdings),
         note=note_on_sending(record, event, "it goes as a new fruit; the store's service "
                                             "cannot update or delete a fruit"),
         preview=f"would post {event.key}: {product.name}, {product.weight} lbs, "

@@ -17,9 +17,11 @@ import dataclasses
 import io
 import logging
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image
 
@@ -53,6 +55,8 @@ from automation.sendonce import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RENEWED = ("at numbers that held an earlier drop's pictures: uploaded under names of their own "
            "(the store's service cannot replace an image)")
@@ -187,31 +191,25 @@ def upload_drop(drop: Drop, where: settings.CatalogSettings, images_dir: Path | 
             open_catalog(where, lock) as catalog:
         holdings = Holdings(catalog)  # fails fast, in one line, when it is unreachable
 
-        def plan_one(path: Path) -> Plan:
+        def each(path: Path, act: Callable[[Plan], T]) -> T:
+            """Plan one JPEG and act on the plan, one picture placed at a time."""
             try:
                 data = read_jpeg(path, conversions)
             except ItemError as error:
-                return fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
-                            str(error))
+                return act(fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
+                                str(error)))
             with holdings.placing(sha256_of(data)):
-                return plan_upload(path, data, drop, holdings, record)
+                return act(plan_upload(path, data, drop, holdings, record))
 
         if dry_run:
-            plans = run_each(plan_one, images, where.jobs, "checking", quiet)
-            outcomes = [tell(preview(plan)) for plan in plans]
+            plans = run_each(partial(each, act=lambda plan: plan), images, where.jobs,
+                             "checking", quiet)
+            outcomes = [tell(preview(plan)) for plan in plans]  # in the drop's order
             return summarize(outcomes, "to upload", "already in the catalog", quiet,
                              failed="would fail (dry run: nothing sent)", renewed=RENEWED)
 
         def upload_one(path: Path) -> Outcome:
-            try:
-                data = read_jpeg(path, conversions)
-            except ItemError as error:
-                plan = fail(ImageEvent(key=display_name(path, drop.root), state=FAILED),
-                            str(error))
-                return carry_out(plan, record, where.retries + 1, catalog)
-            with holdings.placing(sha256_of(data)):
-                plan = plan_upload(path, data, drop, holdings, record)
-                return carry_out(plan, record, where.retries + 1, catalog)
+            return each(path, lambda plan: carry_out(plan, record, where.retries + 1, catalog))
 
         outcomes = run_each(upload_one, images, where.jobs, "uploading", quiet)
     return summarize(outcomes, "uploaded", "already in the catalog", quiet,
